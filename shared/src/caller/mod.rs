@@ -1,0 +1,1 @@
+//! Caller library (in progress).
