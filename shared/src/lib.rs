@@ -5,8 +5,36 @@
 //! - `server` (default): everything the two functions use.
 //! - `caller`: the small client other Rust Lambdas link to get a token
 //!   (`default-features = false, features = ["caller"]`).
+//!
+//! The data path of a scheduled refresh, top-down: [`config`] (variables) →
+//! [`credentials`] (Secrets Manager) → [`endpoint`] (Orange's token endpoint, retried)
+//! → [`envelope`] (the stored shape and the freshness rules) → [`store`] (SSM
+//! SecureString), with [`audit`] events along the way and [`error`] at the edge.
 
 pub mod protocol;
+
+#[cfg(feature = "server")]
+pub mod audit;
+#[cfg(feature = "server")]
+pub mod clock;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod credentials;
+#[cfg(feature = "server")]
+pub mod deadline;
+#[cfg(feature = "server")]
+pub mod endpoint;
+#[cfg(feature = "server")]
+pub mod envelope;
+#[cfg(feature = "server")]
+pub mod error;
+#[cfg(feature = "server")]
+pub mod log_sink;
+#[cfg(feature = "server")]
+pub mod secret;
+#[cfg(feature = "server")]
+pub mod store;
 
 #[cfg(feature = "caller")]
 pub mod caller;

@@ -1,0 +1,185 @@
+//! The client of Orange's token endpoint: one client-credentials request, retried as the
+//! contract says, within the invocation's deadline.
+
+mod backoff;
+mod response;
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use url::Url;
+
+pub use backoff::RetryPolicy;
+pub use response::{
+    AttemptFailure, FailureClass, IssuedToken, MAX_BODY_BYTES, classify, parse_retry_after,
+};
+
+use crate::credentials::ClientCredentials;
+
+/// The token endpoint client. Build it once per instance: it holds a connection pool.
+#[derive(Debug, Clone)]
+pub struct TokenEndpointClient {
+    http: reqwest::Client,
+    endpoint: Url,
+    scope: Option<String>,
+    attempt_timeout: Duration,
+    retry: RetryPolicy,
+}
+
+/// A token and how many attempts it took.
+#[derive(Debug)]
+pub struct TokenGrant {
+    pub token: IssuedToken,
+    pub attempts: u32,
+}
+
+/// The token request failed for good: the last attempt's failure and the count of attempts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("token request failed after {attempts} attempt(s): {}", last.detail)]
+pub struct EndpointError {
+    pub last: AttemptFailure,
+    pub attempts: u32,
+}
+
+/// The HTTP client could not be built (no TLS roots, say): a start-up failure.
+#[derive(Debug, thiserror::Error)]
+#[error("the HTTP client for the token endpoint could not be built: {0}")]
+pub struct ClientBuildError(#[from] reqwest::Error);
+
+impl TokenEndpointClient {
+    pub fn new(
+        endpoint: Url,
+        scope: Option<String>,
+        attempt_timeout: Duration,
+        retry: RetryPolicy,
+    ) -> Result<Self, ClientBuildError> {
+        let http = reqwest::Client::builder()
+            // Never follow a redirect: it would send the credentials elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(attempt_timeout)
+            .timeout(attempt_timeout)
+            .pool_idle_timeout(Duration::from_secs(55))
+            .user_agent(concat!("orange-token-service/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            endpoint,
+            scope,
+            attempt_timeout,
+            retry,
+        })
+    }
+
+    /// Asks for a token, retrying transient and throttled failures with backoff, and
+    /// giving up before `deadline`.
+    pub async fn request_token(
+        &self,
+        credentials: &ClientCredentials,
+        deadline: Instant,
+    ) -> Result<TokenGrant, EndpointError> {
+        let mut attempts = 0;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            attempts += 1;
+            let timeout = self.attempt_timeout.min(remaining);
+            let failure = match self.attempt(credentials, timeout).await {
+                Ok(token) => return Ok(TokenGrant { token, attempts }),
+                Err(failure) => failure,
+            };
+            tracing::warn!(
+                attempt = attempts,
+                class = ?failure.class,
+                http_status = failure.http_status,
+                detail = %failure.detail,
+                "token request attempt failed"
+            );
+            let Some(delay) = self.retry_delay(&failure, attempts, deadline) else {
+                return Err(EndpointError {
+                    last: failure,
+                    attempts,
+                });
+            };
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The wait before the next attempt, or `None` when there is to be none.
+    fn retry_delay(&self, failure: &AttemptFailure, attempts: u32, deadline: Instant) -> Option<Duration> {
+        if !failure.class.is_retryable() || attempts >= self.retry.max_attempts {
+            return None;
+        }
+        let backoff = self.retry.backoff(attempts, &mut rand::rng());
+        // Orange's Retry-After says when to come back; without it, back off.
+        let delay = failure.retry_after.unwrap_or(backoff);
+        let next_start = Instant::now() + delay;
+        (next_start + self.retry.min_attempt_time <= deadline).then_some(delay)
+    }
+
+    async fn attempt(
+        &self,
+        credentials: &ClientCredentials,
+        timeout: Duration,
+    ) -> Result<IssuedToken, AttemptFailure> {
+        if timeout < Duration::from_millis(1) {
+            return Err(AttemptFailure::transient("no time left for an attempt"));
+        }
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = &self.scope {
+            form.push(("scope", scope));
+        }
+        let request = self
+            .http
+            .post(self.endpoint.clone())
+            .basic_auth(&credentials.client_id, Some(credentials.client_secret()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form)
+            .timeout(timeout);
+        let exchange = async {
+            let mut response = request.send().await.map_err(transport_failure)?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned);
+            let body = read_capped(&mut response).await?;
+            classify(status, retry_after.as_deref(), body.as_deref())
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or_else(|_| Err(AttemptFailure::transient("timed out")))
+    }
+}
+
+/// Reads the body up to [`MAX_BODY_BYTES`]; `None` when it is larger.
+async fn read_capped(response: &mut reqwest::Response) -> Result<Option<Vec<u8>>, AttemptFailure> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+    {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_failure)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+/// A transport error, described without the URL's secrets (there are none: the
+/// credentials travel in a header) and without the request.
+fn transport_failure(error: reqwest::Error) -> AttemptFailure {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else if error.is_body() || error.is_decode() {
+        "connection broke while reading the answer"
+    } else {
+        "request failed"
+    };
+    AttemptFailure::transient(kind)
+}

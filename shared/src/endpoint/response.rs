@@ -1,0 +1,301 @@
+//! Reading one answer of the token endpoint: a token, or a classified failure.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::secret::AccessToken;
+
+/// The largest body read from the token endpoint; a larger answer is refused.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A token as the endpoint issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub access_token: AccessToken,
+    pub token_type: String,
+    pub expires_in: Duration,
+    pub scope: Option<String>,
+}
+
+/// The contract's classes of token-endpoint failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FailureClass {
+    /// Connection error, timeout, HTTP 5xx: retried.
+    Transient,
+    /// HTTP 429: retried, honouring `Retry-After`.
+    Throttled,
+    /// HTTP 400/401/403: the credentials or the request were refused. Not retried.
+    Rejected,
+    /// Any other 4xx (or a redirect): the endpoint is misconfigured. Not retried.
+    Misconfigured,
+    /// HTTP 200 whose body is not a valid token. Not retried.
+    Malformed,
+}
+
+impl FailureClass {
+    pub fn is_retryable(self) -> bool {
+        matches!(self, Self::Transient | Self::Throttled)
+    }
+}
+
+/// One failed attempt. `detail` is safe to log: it never holds a token or a credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptFailure {
+    pub class: FailureClass,
+    pub http_status: Option<u16>,
+    pub retry_after: Option<Duration>,
+    pub detail: String,
+}
+
+impl AttemptFailure {
+    pub fn transient(detail: impl Into<String>) -> Self {
+        Self {
+            class: FailureClass::Transient,
+            http_status: None,
+            retry_after: None,
+            detail: detail.into(),
+        }
+    }
+
+    fn with_status(class: FailureClass, status: u16, detail: impl Into<String>) -> Self {
+        Self {
+            class,
+            http_status: Some(status),
+            retry_after: None,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Classifies one complete answer. `body` is `None` when it was larger than [`MAX_BODY_BYTES`].
+pub fn classify(
+    status: u16,
+    retry_after: Option<&str>,
+    body: Option<&[u8]>,
+) -> Result<IssuedToken, AttemptFailure> {
+    match status {
+        200 => match body {
+            Some(body) => parse_token(body)
+                .map_err(|reason| AttemptFailure::with_status(FailureClass::Malformed, 200, reason)),
+            None => Err(AttemptFailure::with_status(
+                FailureClass::Malformed,
+                200,
+                format!("the answer is larger than {MAX_BODY_BYTES} bytes"),
+            )),
+        },
+        429 => Err(AttemptFailure {
+            retry_after: retry_after.and_then(parse_retry_after),
+            ..AttemptFailure::with_status(
+                FailureClass::Throttled,
+                429,
+                format!("throttled{}", error_summary(body)),
+            )
+        }),
+        400 | 401 | 403 => Err(AttemptFailure::with_status(
+            FailureClass::Rejected,
+            status,
+            format!("HTTP {status}{}", error_summary(body)),
+        )),
+        500..=599 => Err(AttemptFailure::with_status(
+            FailureClass::Transient,
+            status,
+            format!("HTTP {status}{}", error_summary(body)),
+        )),
+        201..=299 => Err(AttemptFailure::with_status(
+            FailureClass::Malformed,
+            status,
+            format!("HTTP {status} is not a token answer"),
+        )),
+        _ => Err(AttemptFailure::with_status(
+            FailureClass::Misconfigured,
+            status,
+            format!(
+                "HTTP {status}{}: check ORANGE_TOKEN_ENDPOINT",
+                error_summary(body)
+            ),
+        )),
+    }
+}
+
+/// `Retry-After` as delta-seconds (the form Orange sends); other forms are ignored.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[derive(Deserialize)]
+struct TokenJson {
+    access_token: Option<Value>,
+    token_type: Option<Value>,
+    expires_in: Option<Value>,
+    scope: Option<Value>,
+}
+
+fn parse_token(body: &[u8]) -> Result<IssuedToken, String> {
+    let json: TokenJson = serde_json::from_slice(body)
+        .map_err(|_| "the 200 answer is not a JSON token object".to_owned())?;
+    let access_token = match json.access_token {
+        Some(Value::String(token)) if !token.trim().is_empty() => AccessToken::new(token),
+        _ => return Err("access_token is missing or empty".to_owned()),
+    };
+    let token_type = match json.token_type {
+        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
+        Some(Value::String(_)) => return Err("token_type is not Bearer".to_owned()),
+        _ => return Err("token_type is missing".to_owned()),
+    };
+    let expires_in = match json.expires_in {
+        Some(Value::Number(number)) => number.as_u64(),
+        Some(Value::String(digits))
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            digits.parse::<u64>().ok()
+        }
+        _ => None,
+    }
+    .filter(|seconds| *seconds > 0)
+    .ok_or_else(|| "expires_in is not a positive whole number".to_owned())?;
+    let scope = match json.scope {
+        Some(Value::String(scope)) if !scope.is_empty() => Some(scope),
+        _ => None,
+    };
+    Ok(IssuedToken {
+        access_token,
+        token_type,
+        expires_in: Duration::from_secs(expires_in),
+        scope,
+    })
+}
+
+/// `: error (description)` from an RFC 6749 or Orange error body, cut short; empty otherwise.
+fn error_summary(body: Option<&[u8]>) -> String {
+    let Some(Ok(Value::Object(map))) = body.map(serde_json::from_slice::<Value>) else {
+        return String::new();
+    };
+    let text = |key: &str| match map.get(key) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let code = text("error").or_else(|| text("code"));
+    let description = text("error_description")
+        .or_else(|| text("description"))
+        .or_else(|| text("message"));
+    let summary = match (code, description) {
+        (Some(code), Some(description)) => format!(": {code} ({description})"),
+        (Some(code), None) => format!(": {code}"),
+        (None, Some(description)) => format!(": {description}"),
+        (None, None) => String::new(),
+    };
+    summary.chars().take(240).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> Result<IssuedToken, AttemptFailure> {
+        classify(200, None, Some(body.as_bytes()))
+    }
+
+    #[test]
+    fn a_token_answer_is_parsed_with_expires_in_as_number_or_digits() {
+        for body in [
+            r#"{"token_type":"Bearer","access_token":"abc","expires_in":3600}"#,
+            r#"{"token_type":"bearer","access_token":"abc","expires_in":"3600"}"#,
+        ] {
+            let token = ok(body).unwrap();
+            assert_eq!(token.access_token.expose(), "abc");
+            assert_eq!(token.token_type, "Bearer");
+            assert_eq!(token.expires_in, Duration::from_secs(3600));
+            assert_eq!(token.scope, None);
+        }
+        let scoped =
+            ok(r#"{"token_type":"Bearer","access_token":"abc","expires_in":60,"scope":"sms"}"#)
+                .unwrap();
+        assert_eq!(scoped.scope.as_deref(), Some("sms"));
+    }
+
+    #[test]
+    fn a_200_that_is_not_a_token_is_malformed() {
+        for body in [
+            "<html><body>Service</body></html>",
+            "",
+            r#"{"token_type":"Bearer","expires_in":3600}"#,
+            r#"{"token_type":"Bearer","access_token":"","expires_in":3600}"#,
+            r#"{"token_type":"Bearer","access_token":"abc","expires_in":0}"#,
+            r#"{"token_type":"Bearer","access_token":"abc","expires_in":-5}"#,
+            r#"{"token_type":"Bearer","access_token":"abc","expires_in":"soon"}"#,
+            r#"{"token_type":"Bearer","access_token":"abc","expires_in":"-5"}"#,
+            r#"{"token_type":"Bearer","access_token":"abc","expires_in":3600.5}"#,
+            r#"{"token_type":"Bearer","access_token":"abc"}"#,
+            r#"{"token_type":"mac","access_token":"abc","expires_in":3600}"#,
+            r#"{"access_token":"abc","expires_in":3600}"#,
+            r#"{"token_type":"Bearer","access_token":42,"expires_in":3600}"#,
+            "[1,2,3]",
+        ] {
+            let failure = ok(body).unwrap_err();
+            assert_eq!(failure.class, FailureClass::Malformed, "{body}");
+            assert_eq!(failure.http_status, Some(200));
+            assert!(!failure.detail.contains("abc"), "{body}: {}", failure.detail);
+        }
+        let oversized = classify(200, None, None).unwrap_err();
+        assert_eq!(oversized.class, FailureClass::Malformed);
+    }
+
+    #[test]
+    fn statuses_are_classified_as_the_contract_says() {
+        let cases: &[(u16, FailureClass)] = &[
+            (500, FailureClass::Transient),
+            (502, FailureClass::Transient),
+            (503, FailureClass::Transient),
+            (504, FailureClass::Transient),
+            (429, FailureClass::Throttled),
+            (400, FailureClass::Rejected),
+            (401, FailureClass::Rejected),
+            (403, FailureClass::Rejected),
+            (404, FailureClass::Misconfigured),
+            (405, FailureClass::Misconfigured),
+            (406, FailureClass::Misconfigured),
+            (415, FailureClass::Misconfigured),
+            (301, FailureClass::Misconfigured),
+            (204, FailureClass::Malformed),
+        ];
+        for (status, class) in cases {
+            let failure = classify(*status, None, Some(b"")).unwrap_err();
+            assert_eq!(failure.class, *class, "HTTP {status}");
+            assert_eq!(failure.http_status, Some(*status));
+            assert_eq!(failure.class.is_retryable(), matches!(class, FailureClass::Transient | FailureClass::Throttled));
+        }
+    }
+
+    #[test]
+    fn rejections_keep_the_servers_error_in_both_body_forms() {
+        let oauth = classify(
+            401,
+            None,
+            Some(br#"{"error":"invalid_client","error_description":"Client authentication failed"}"#),
+        )
+        .unwrap_err();
+        assert_eq!(oauth.detail, "HTTP 401: invalid_client (Client authentication failed)");
+        let orange = classify(
+            401,
+            None,
+            Some(br#"{"code":42,"message":"Expired credentials","description":"The requested service needs credentials, and the ones provided were out-of-date."}"#),
+        )
+        .unwrap_err();
+        assert_eq!(orange.class, FailureClass::Rejected);
+        assert!(orange.detail.starts_with("HTTP 401: 42 (The requested service"));
+        let request = classify(400, None, Some(br#"{"error":"invalid_request"}"#)).unwrap_err();
+        assert_eq!(request.detail, "HTTP 400: invalid_request");
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds() {
+        let failure = classify(429, Some("7"), Some(b"{}")).unwrap_err();
+        assert_eq!(failure.retry_after, Some(Duration::from_secs(7)));
+        let failure = classify(429, None, Some(b"{}")).unwrap_err();
+        assert_eq!(failure.retry_after, None);
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+}

@@ -1,0 +1,106 @@
+//! The functions' errors, each with the contract's stable `errorType`.
+
+use lambda_runtime::Diagnostic;
+
+use crate::config::ConfigError;
+use crate::credentials::CredentialsError;
+use crate::endpoint::{EndpointError, FailureClass};
+use crate::protocol::error_type;
+use crate::store::StoreError;
+
+/// A failed invocation. `Display` is the `errorMessage`: a sentence with no secret and no token.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("no servable token: {0}")]
+    TokenUnavailable(String),
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Configuration(#[from] ConfigError),
+}
+
+impl ServiceError {
+    /// The contract's `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => error_type::INVALID_REQUEST,
+            Self::TokenUnavailable(_) => error_type::TOKEN_UNAVAILABLE,
+            Self::Credentials(_) => error_type::CREDENTIALS_UNAVAILABLE,
+            Self::Endpoint(error) => match error.last.class {
+                FailureClass::Transient | FailureClass::Throttled => error_type::UPSTREAM_UNAVAILABLE,
+                FailureClass::Rejected => error_type::CREDENTIALS_REJECTED,
+                FailureClass::Misconfigured => error_type::CONFIGURATION,
+                FailureClass::Malformed => error_type::UPSTREAM_INVALID_RESPONSE,
+            },
+            Self::Store(_) => error_type::STORE_UNAVAILABLE,
+            Self::Configuration(_) => error_type::CONFIGURATION,
+        }
+    }
+}
+
+impl From<ServiceError> for Diagnostic {
+    fn from(error: ServiceError) -> Self {
+        Diagnostic {
+            error_type: error.error_type().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::AttemptFailure;
+
+    fn endpoint(class: FailureClass) -> ServiceError {
+        ServiceError::Endpoint(EndpointError {
+            last: AttemptFailure {
+                class,
+                http_status: Some(500),
+                retry_after: None,
+                detail: "HTTP 500".into(),
+            },
+            attempts: 3,
+        })
+    }
+
+    #[test]
+    fn every_failure_has_the_contracts_error_type() {
+        let cases = [
+            (ServiceError::InvalidRequest("x".into()), "InvalidRequest"),
+            (ServiceError::TokenUnavailable("x".into()), "TokenUnavailable"),
+            (
+                ServiceError::Credentials(CredentialsError::Malformed("x".into())),
+                "CredentialsUnavailable",
+            ),
+            (endpoint(FailureClass::Transient), "UpstreamUnavailable"),
+            (endpoint(FailureClass::Throttled), "UpstreamUnavailable"),
+            (endpoint(FailureClass::Rejected), "CredentialsRejected"),
+            (endpoint(FailureClass::Misconfigured), "Configuration"),
+            (endpoint(FailureClass::Malformed), "UpstreamInvalidResponse"),
+            (
+                ServiceError::Store(StoreError {
+                    operation: "read",
+                    parameter_name: "/p".into(),
+                    reason: "denied".into(),
+                }),
+                "StoreUnavailable",
+            ),
+            (
+                ServiceError::Configuration(ConfigError::Missing { variable: "X" }),
+                "Configuration",
+            ),
+        ];
+        for (error, expected) in cases {
+            let diagnostic = Diagnostic::from(error);
+            assert_eq!(diagnostic.error_type, expected);
+            assert!(!diagnostic.error_message.is_empty());
+        }
+    }
+}
