@@ -178,7 +178,11 @@ mod tests {
         };
         assert_eq!(serde_json::to_value(&served).unwrap()["source"], "memory");
         assert_eq!(
-            AuditEvent::HealthChecked { healthy: true, expires_in: Some(1) }.name(),
+            AuditEvent::HealthChecked {
+                healthy: true,
+                expires_in: Some(1)
+            }
+            .name(),
             "HEALTH_CHECKED"
         );
     }

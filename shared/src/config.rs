@@ -143,7 +143,9 @@ pub fn parse_token_endpoint(variable: &'static str, value: &str) -> Result<Url, 
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(invalid("must use https (plain http only for a loopback host)")),
+        "http" => Err(invalid(
+            "must use https (plain http only for a loopback host)",
+        )),
         _ => Err(invalid("must be an https URL")),
     }
 }
@@ -214,7 +216,11 @@ fn minutes(
     whole_number(vars, variable, default, range).map(|m| Duration::from_secs(m * 60))
 }
 
-fn boolean(vars: &impl VarSource, variable: &'static str, default: bool) -> Result<bool, ConfigError> {
+fn boolean(
+    vars: &impl VarSource,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match optional(vars, variable) {
         None => Ok(default),
         Some(value) if value.eq_ignore_ascii_case("true") => Ok(true),
@@ -263,7 +269,8 @@ mod tests {
 
     #[test]
     fn missing_required_variable_is_named() {
-        let error = RefreshConfig::from_source(&vars(&[("TOKEN_PARAMETER_NAME", "/p")])).unwrap_err();
+        let error =
+            RefreshConfig::from_source(&vars(&[("TOKEN_PARAMETER_NAME", "/p")])).unwrap_err();
         assert_eq!(
             error,
             ConfigError::Missing {
@@ -271,7 +278,8 @@ mod tests {
             }
         );
         assert!(error.to_string().contains("ORANGE_CREDENTIALS_SECRET_ID"));
-        let error = GetTokenConfig::from_source(&vars(&[("TOKEN_PARAMETER_NAME", "/p")])).unwrap_err();
+        let error =
+            GetTokenConfig::from_source(&vars(&[("TOKEN_PARAMETER_NAME", "/p")])).unwrap_err();
         assert!(error.to_string().contains("REFRESH_FUNCTION_NAME"));
     }
 
@@ -330,7 +338,11 @@ mod tests {
         let mut pairs = REFRESH_MINIMUM.to_vec();
         pairs.push(("OAUTH_REFRESH_THRESHOLD_MINUTES", "soon"));
         let error = RefreshConfig::from_source(&vars(&pairs)).unwrap_err();
-        assert!(error.to_string().contains("OAUTH_REFRESH_THRESHOLD_MINUTES"));
+        assert!(
+            error
+                .to_string()
+                .contains("OAUTH_REFRESH_THRESHOLD_MINUTES")
+        );
         let mut pairs = REFRESH_MINIMUM.to_vec();
         pairs.push(("ORANGE_HTTP_TIMEOUT_SECONDS", "0"));
         assert!(RefreshConfig::from_source(&vars(&pairs)).is_err());
@@ -340,6 +352,9 @@ mod tests {
     fn empty_scope_is_unset() {
         let mut pairs = REFRESH_MINIMUM.to_vec();
         pairs.push(("ORANGE_OAUTH_SCOPE", ""));
-        assert_eq!(RefreshConfig::from_source(&vars(&pairs)).unwrap().scope, None);
+        assert_eq!(
+            RefreshConfig::from_source(&vars(&pairs)).unwrap().scope,
+            None
+        );
     }
 }

@@ -34,7 +34,9 @@ impl ClientCredentials {
         let client_id = raw
             .client_id
             .filter(|id| !id.trim().is_empty())
-            .ok_or_else(|| CredentialsError::Malformed("client_id is missing or empty".to_owned()))?;
+            .ok_or_else(|| {
+                CredentialsError::Malformed("client_id is missing or empty".to_owned())
+            })?;
         let client_secret = raw
             .client_secret
             .filter(|secret| !secret.expose_secret().is_empty())
@@ -115,9 +117,9 @@ impl SecretsManagerCredentials {
                     )
                 }
             })?;
-        let json = output
-            .secret_string()
-            .ok_or_else(|| CredentialsError::Malformed("the secret has no string value".to_owned()))?;
+        let json = output.secret_string().ok_or_else(|| {
+            CredentialsError::Malformed("the secret has no string value".to_owned())
+        })?;
         ClientCredentials::from_secret_json(json)
     }
 }
@@ -128,9 +130,10 @@ mod tests {
 
     #[test]
     fn parses_the_secret_and_never_prints_it() {
-        let credentials =
-            ClientCredentials::from_secret_json(r#"{"client_id":"abc","client_secret":"s3cr3t-value"}"#)
-                .unwrap();
+        let credentials = ClientCredentials::from_secret_json(
+            r#"{"client_id":"abc","client_secret":"s3cr3t-value"}"#,
+        )
+        .unwrap();
         assert_eq!(credentials.client_id, "abc");
         assert_eq!(credentials.client_secret(), "s3cr3t-value");
         assert!(!format!("{credentials:?}").contains("s3cr3t"));

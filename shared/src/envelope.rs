@@ -252,13 +252,22 @@ mod tests {
         let fresh_time = at("2026-11-26T22:39:59Z");
         let expiring_time = at("2026-11-26T22:40:01Z");
         let none = Duration::ZERO;
-        assert_eq!(renewal_reason(Some(&stored), fresh_time, threshold, none, false), None);
+        assert_eq!(
+            renewal_reason(Some(&stored), fresh_time, threshold, none, false),
+            None
+        );
         assert_eq!(
             renewal_reason(Some(&stored), expiring_time, threshold, none, false),
             Some(RenewalReason::Expiring)
         );
         assert_eq!(
-            renewal_reason(Some(&stored), fresh_time, threshold, Duration::from_secs(1800), false),
+            renewal_reason(
+                Some(&stored),
+                fresh_time,
+                threshold,
+                Duration::from_secs(1800),
+                false
+            ),
             Some(RenewalReason::Expiring)
         );
         assert_eq!(

@@ -33,7 +33,9 @@ impl ServiceError {
             Self::TokenUnavailable(_) => error_type::TOKEN_UNAVAILABLE,
             Self::Credentials(_) => error_type::CREDENTIALS_UNAVAILABLE,
             Self::Endpoint(error) => match error.last.class {
-                FailureClass::Transient | FailureClass::Throttled => error_type::UPSTREAM_UNAVAILABLE,
+                FailureClass::Transient | FailureClass::Throttled => {
+                    error_type::UPSTREAM_UNAVAILABLE
+                }
                 FailureClass::Rejected => error_type::CREDENTIALS_REJECTED,
                 FailureClass::Misconfigured => error_type::CONFIGURATION,
                 FailureClass::Malformed => error_type::UPSTREAM_INVALID_RESPONSE,
@@ -74,7 +76,10 @@ mod tests {
     fn every_failure_has_the_contracts_error_type() {
         let cases = [
             (ServiceError::InvalidRequest("x".into()), "InvalidRequest"),
-            (ServiceError::TokenUnavailable("x".into()), "TokenUnavailable"),
+            (
+                ServiceError::TokenUnavailable("x".into()),
+                "TokenUnavailable",
+            ),
             (
                 ServiceError::Credentials(CredentialsError::Malformed("x".into())),
                 "CredentialsUnavailable",

@@ -32,6 +32,8 @@ pub mod error;
 #[cfg(feature = "server")]
 pub mod log_sink;
 #[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
 pub mod secret;
 #[cfg(feature = "server")]
 pub mod store;

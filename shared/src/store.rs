@@ -23,7 +23,10 @@ pub trait TokenStore: Send + Sync {
     /// The stored envelope; `None` when there is none or it cannot be parsed.
     fn load(&self) -> impl Future<Output = Result<Option<TokenEnvelope>, StoreError>> + Send;
     /// Stores the envelope, creating the parameter on first write; answers its new version.
-    fn save(&self, envelope: &TokenEnvelope) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn save(
+        &self,
+        envelope: &TokenEnvelope,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
     /// The parameter's name, for audit events.
     fn parameter_name(&self) -> &str;
 }
@@ -38,7 +41,11 @@ pub struct SsmTokenStore {
 
 impl SsmTokenStore {
     /// A store that reads and writes; writes encrypt with `kms_key_id`.
-    pub fn new(client: SsmClient, parameter_name: impl Into<String>, kms_key_id: impl Into<String>) -> Self {
+    pub fn new(
+        client: SsmClient,
+        parameter_name: impl Into<String>,
+        kms_key_id: impl Into<String>,
+    ) -> Self {
         Self {
             client,
             parameter_name: parameter_name.into(),

@@ -1,1 +1,53 @@
-fn main() {}
+//! Builds the clients once and runs the refresh handler under the Lambda runtime.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+use orange_token::audit::AuditLog;
+use orange_token::clock::SystemClock;
+use orange_token::config::RefreshConfig;
+use orange_token::credentials::SecretsManagerCredentials;
+use orange_token::endpoint::{RetryPolicy, TokenEndpointClient};
+use orange_token::log_sink::LogSink;
+use orange_token::metrics::Metrics;
+use orange_token::store::SsmTokenStore;
+use refresh::handler::{RefreshState, handle};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = RefreshConfig::from_env().inspect_err(|error| {
+        tracing::error!(error = %error, "refresh cannot start: configuration is invalid");
+    })?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let function_name =
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "refresh".to_owned());
+    let state = RefreshState {
+        endpoint: TokenEndpointClient::new(
+            config.token_endpoint.clone(),
+            config.scope.clone(),
+            config.http_timeout,
+            RetryPolicy::default(),
+        )?,
+        credentials: SecretsManagerCredentials::new(
+            aws_sdk_secretsmanager::Client::new(&aws),
+            &config.credentials_secret_id,
+        ),
+        store: SsmTokenStore::new(
+            aws_sdk_ssm::Client::new(&aws),
+            &config.parameter_name,
+            &config.kms_key_id,
+        ),
+        audit: AuditLog::new(LogSink::Stdout, &function_name),
+        metrics: Metrics::new(LogSink::Stdout, &function_name),
+        clock: Arc::new(SystemClock),
+        config,
+    };
+    let state = &state;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        handle(state, event)
+    }))
+    .await
+}

@@ -104,7 +104,12 @@ impl TokenEndpointClient {
     }
 
     /// The wait before the next attempt, or `None` when there is to be none.
-    fn retry_delay(&self, failure: &AttemptFailure, attempts: u32, deadline: Instant) -> Option<Duration> {
+    fn retry_delay(
+        &self,
+        failure: &AttemptFailure,
+        attempts: u32,
+        deadline: Instant,
+    ) -> Option<Duration> {
         if !failure.class.is_retryable() || attempts >= self.retry.max_attempts {
             return None;
         }

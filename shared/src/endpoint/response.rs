@@ -77,8 +77,9 @@ pub fn classify(
 ) -> Result<IssuedToken, AttemptFailure> {
     match status {
         200 => match body {
-            Some(body) => parse_token(body)
-                .map_err(|reason| AttemptFailure::with_status(FailureClass::Malformed, 200, reason)),
+            Some(body) => parse_token(body).map_err(|reason| {
+                AttemptFailure::with_status(FailureClass::Malformed, 200, reason)
+            }),
             None => Err(AttemptFailure::with_status(
                 FailureClass::Malformed,
                 200,
@@ -237,7 +238,11 @@ mod tests {
             let failure = ok(body).unwrap_err();
             assert_eq!(failure.class, FailureClass::Malformed, "{body}");
             assert_eq!(failure.http_status, Some(200));
-            assert!(!failure.detail.contains("abc"), "{body}: {}", failure.detail);
+            assert!(
+                !failure.detail.contains("abc"),
+                "{body}: {}",
+                failure.detail
+            );
         }
         let oversized = classify(200, None, None).unwrap_err();
         assert_eq!(oversized.class, FailureClass::Malformed);
@@ -265,7 +270,10 @@ mod tests {
             let failure = classify(*status, None, Some(b"")).unwrap_err();
             assert_eq!(failure.class, *class, "HTTP {status}");
             assert_eq!(failure.http_status, Some(*status));
-            assert_eq!(failure.class.is_retryable(), matches!(class, FailureClass::Transient | FailureClass::Throttled));
+            assert_eq!(
+                failure.class.is_retryable(),
+                matches!(class, FailureClass::Transient | FailureClass::Throttled)
+            );
         }
     }
 
@@ -274,10 +282,15 @@ mod tests {
         let oauth = classify(
             401,
             None,
-            Some(br#"{"error":"invalid_client","error_description":"Client authentication failed"}"#),
+            Some(
+                br#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
+            ),
         )
         .unwrap_err();
-        assert_eq!(oauth.detail, "HTTP 401: invalid_client (Client authentication failed)");
+        assert_eq!(
+            oauth.detail,
+            "HTTP 401: invalid_client (Client authentication failed)"
+        );
         let orange = classify(
             401,
             None,
@@ -285,7 +298,11 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(orange.class, FailureClass::Rejected);
-        assert!(orange.detail.starts_with("HTTP 401: 42 (The requested service"));
+        assert!(
+            orange
+                .detail
+                .starts_with("HTTP 401: 42 (The requested service")
+        );
         let request = classify(400, None, Some(br#"{"error":"invalid_request"}"#)).unwrap_err();
         assert_eq!(request.detail, "HTTP 400: invalid_request");
     }

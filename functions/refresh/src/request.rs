@@ -1,0 +1,152 @@
+//! The refresh function's input, validated from raw JSON.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use orange_token::error::ServiceError;
+
+/// The largest `min_ttl_seconds` a caller may ask for.
+pub const MAX_MIN_TTL_SECONDS: u64 = 1800;
+
+/// What invoked the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The EventBridge schedule.
+    Schedule,
+    /// A direct invocation (get-token, an operator).
+    Direct,
+}
+
+/// A validated refresh request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshRequest {
+    pub trigger: Trigger,
+    pub force: bool,
+    pub min_ttl: Duration,
+}
+
+impl RefreshRequest {
+    /// Accepts an EventBridge scheduled event (`"source": "aws.events"`, other fields ignored)
+    /// or an object with at most `force` (boolean) and `min_ttl_seconds` (0 to 1800).
+    pub fn from_event(event: &Value) -> Result<Self, ServiceError> {
+        let Value::Object(fields) = event else {
+            return Err(invalid(format!(
+                "the event must be a JSON object, not {}",
+                json_type(event)
+            )));
+        };
+        if fields.get("source").and_then(Value::as_str) == Some("aws.events") {
+            return Ok(Self {
+                trigger: Trigger::Schedule,
+                force: false,
+                min_ttl: Duration::ZERO,
+            });
+        }
+        let mut request = Self {
+            trigger: Trigger::Direct,
+            force: false,
+            min_ttl: Duration::ZERO,
+        };
+        for (name, value) in fields {
+            match name.as_str() {
+                "force" => {
+                    request.force = value.as_bool().ok_or_else(|| {
+                        invalid(format!("force must be a boolean, not {}", json_type(value)))
+                    })?;
+                }
+                "min_ttl_seconds" => {
+                    let seconds = value
+                        .as_u64()
+                        .filter(|seconds| *seconds <= MAX_MIN_TTL_SECONDS)
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "min_ttl_seconds must be a whole number from 0 to {MAX_MIN_TTL_SECONDS}"
+                            ))
+                        })?;
+                    request.min_ttl = Duration::from_secs(seconds);
+                }
+                other => {
+                    return Err(invalid(format!(
+                        "unknown field {:?}: expected only force and min_ttl_seconds",
+                        truncate(other)
+                    )));
+                }
+            }
+        }
+        Ok(request)
+    }
+}
+
+fn invalid(message: String) -> ServiceError {
+    ServiceError::InvalidRequest(message)
+}
+
+/// JSON's name for a value's type, for error messages that never echo the value.
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn truncate(name: &str) -> String {
+    name.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn error_of(event: Value) -> String {
+        match RefreshRequest::from_event(&event) {
+            Err(ServiceError::InvalidRequest(message)) => message,
+            other => panic!("expected InvalidRequest for {event}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_scheduled_event_is_accepted_whatever_its_other_fields() {
+        let event = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event",
+            "source": "aws.events", "time": "2026-11-26T22:00:00Z", "resources": ["arn"], "detail": {}});
+        let request = RefreshRequest::from_event(&event).unwrap();
+        assert_eq!(request.trigger, Trigger::Schedule);
+        assert!(!request.force);
+    }
+
+    #[test]
+    fn direct_requests_take_force_and_min_ttl() {
+        assert_eq!(
+            RefreshRequest::from_event(&json!({})).unwrap(),
+            RefreshRequest {
+                trigger: Trigger::Direct,
+                force: false,
+                min_ttl: Duration::ZERO
+            }
+        );
+        let request =
+            RefreshRequest::from_event(&json!({"force": true, "min_ttl_seconds": 1800})).unwrap();
+        assert!(request.force);
+        assert_eq!(request.min_ttl, Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn anything_else_is_an_invalid_request_naming_the_field() {
+        assert!(error_of(json!({"force": "yes"})).contains("force"));
+        assert!(error_of(json!({"min_ttl_seconds": 1801})).contains("min_ttl_seconds"));
+        assert!(error_of(json!({"min_ttl_seconds": -1})).contains("min_ttl_seconds"));
+        assert!(error_of(json!({"min_ttl_seconds": 1.5})).contains("min_ttl_seconds"));
+        assert!(error_of(json!({"min_ttl_seconds": "60"})).contains("min_ttl_seconds"));
+        assert!(error_of(json!({"forse": true})).contains("forse"));
+        assert!(error_of(json!({"source": "aws.s3"})).contains("source"));
+        assert!(error_of(json!([1])).contains("an array"));
+        assert!(error_of(json!("force")).contains("a string"));
+        assert!(error_of(Value::Null).contains("null"));
+    }
+}
