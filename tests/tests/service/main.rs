@@ -1,0 +1,6 @@
+//! Integration tests of the functions' handlers against a real AWS emulator (moto's
+//! server, started by `scripts/test.sh`, reached through `AWS_ENDPOINT_URL`) and the
+//! local Orange-like token endpoint (`tools/mock-orange`, started by each test).
+
+mod harness;
+mod refresh;

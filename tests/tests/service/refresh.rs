@@ -1,0 +1,511 @@
+//! The refresh path: schedule → refresh → token endpoint → SSM SecureString.
+
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+
+use mock_orange::Fault;
+use orange_token::clock::ManualClock;
+use orange_token::envelope::token_id;
+use orange_token::error::ServiceError;
+use refresh::handler::Reason;
+
+use crate::harness::{RefreshHarness, RefreshOptions, credentials_json, fast_retries};
+
+fn error_type(result: Result<impl std::fmt::Debug, ServiceError>) -> &'static str {
+    match result {
+        Ok(value) => panic!("expected a failure, got {value:?}"),
+        Err(error) => error.error_type(),
+    }
+}
+
+fn event<'a>(events: &'a [Value], name: &str) -> &'a Value {
+    events
+        .iter()
+        .find(|event| event["event"] == name)
+        .unwrap_or_else(|| panic!("no {name} audit event in {events:?}"))
+}
+
+#[tokio::test]
+async fn the_first_scheduled_run_creates_the_secure_string_parameter() {
+    let harness = RefreshHarness::start().await;
+    assert!(harness.stored_raw().await.is_none());
+
+    let response = harness.scheduled().await.expect("refresh succeeds");
+
+    assert!(response.refreshed);
+    assert_eq!(response.reason, Reason::Missing);
+    assert_eq!(response.attempts, 1);
+    let issued = harness.mock.issued_tokens();
+    assert_eq!(issued.len(), 1);
+    let (raw, parameter_type) = harness.stored_raw().await.expect("parameter created");
+    assert_eq!(parameter_type, "SecureString");
+    let envelope: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(envelope["version"], 1);
+    assert_eq!(envelope["access_token"], issued[0].as_str());
+    assert_eq!(envelope["token_type"], "Bearer");
+    assert_eq!(envelope["token_id"], token_id(&issued[0]));
+    assert_eq!(envelope["token_id"], response.token_id.as_str());
+    assert_eq!(envelope["expires_at"], response.expires_at.as_str());
+    let issued_at =
+        chrono::DateTime::parse_from_rfc3339(envelope["issued_at"].as_str().unwrap()).unwrap();
+    let expires_at =
+        chrono::DateTime::parse_from_rfc3339(envelope["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!((expires_at - issued_at).num_seconds(), 3600);
+
+    assert_eq!(
+        harness.audit_event_names(),
+        ["TOKEN_GENERATED", "TOKEN_STORED"]
+    );
+    let events = harness.audit_events();
+    let generated = event(&events, "TOKEN_GENERATED");
+    assert_eq!(generated["audit"], true);
+    assert_eq!(generated["function_name"], "refresh");
+    assert_eq!(generated["token_id"], response.token_id.as_str());
+    assert_eq!(generated["attempts"], 1);
+    assert!(generated["latency_ms"].is_u64());
+    assert_eq!(generated["scope"], Value::Null);
+    assert!(
+        generated["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    let stored = event(&events, "TOKEN_STORED");
+    assert_eq!(stored["parameter_name"], harness.parameter_name.as_str());
+    assert_eq!(stored["parameter_version"], 1);
+    harness.assert_no_secret_logged();
+}
+
+#[tokio::test]
+async fn the_request_is_a_basic_auth_client_credentials_form() {
+    let harness = RefreshHarness::with(RefreshOptions {
+        scope: Some("sms:send".to_owned()),
+        ..RefreshOptions::default()
+    })
+    .await;
+    harness.scheduled().await.expect("refresh succeeds");
+    let requests = harness.mock.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/oauth/v3/token");
+    assert_eq!(request.accept.as_deref(), Some("application/json"));
+    assert_eq!(
+        request.content_type.as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        request.body,
+        "grant_type=client_credentials&scope=sms%3Asend"
+    );
+    assert!(
+        request
+            .authorization
+            .as_deref()
+            .is_some_and(|value| value.starts_with("Basic "))
+    );
+    let envelope = harness.stored_envelope().await.unwrap();
+    assert_eq!(envelope["scope"], "sms:send");
+}
+
+#[tokio::test]
+async fn a_second_run_within_the_threshold_makes_no_token_request() {
+    let harness = RefreshHarness::start().await;
+    let first = harness.scheduled().await.unwrap();
+    let stored_before = harness.stored_raw().await;
+
+    let second = harness.scheduled().await.unwrap();
+
+    assert_eq!(harness.mock.token_requests(), 1);
+    assert!(!second.refreshed);
+    assert_eq!(second.reason, Reason::Fresh);
+    assert_eq!(second.token_id, first.token_id);
+    assert_eq!(second.attempts, 0);
+    assert_eq!(harness.stored_raw().await, stored_before);
+    let events = harness.audit_events();
+    let skipped = event(&events, "TOKEN_REFRESH_SKIPPED");
+    assert_eq!(skipped["token_id"], first.token_id.as_str());
+    assert!(
+        skipped["expires_in"]
+            .as_i64()
+            .is_some_and(|s| s > 3500 && s <= 3600)
+    );
+}
+
+#[tokio::test]
+async fn force_renews_a_fresh_token() {
+    let harness = RefreshHarness::start().await;
+    let first = harness.invoke(json!({})).await.unwrap();
+    let forced = harness.invoke(json!({"force": true})).await.unwrap();
+    assert!(forced.refreshed);
+    assert_eq!(forced.reason, Reason::Forced);
+    assert_ne!(forced.token_id, first.token_id);
+    assert_eq!(harness.mock.token_requests(), 2);
+    let envelope = harness.stored_envelope().await.unwrap();
+    assert_eq!(envelope["token_id"], forced.token_id.as_str());
+    let stored_events: Vec<Value> = harness
+        .audit_events()
+        .into_iter()
+        .filter(|event| event["event"] == "TOKEN_STORED")
+        .collect();
+    assert_eq!(stored_events[1]["parameter_version"], 2);
+}
+
+#[tokio::test]
+async fn min_ttl_above_the_remaining_life_renews() {
+    let harness = RefreshHarness::with(RefreshOptions {
+        mock: mock_orange::MockConfig {
+            expires_in: 1500,
+            ..RefreshOptions::default().mock
+        },
+        ..RefreshOptions::default()
+    })
+    .await;
+    harness.scheduled().await.unwrap();
+    // 25 minutes left: fresh for the 20-minute threshold...
+    assert_eq!(harness.scheduled().await.unwrap().reason, Reason::Fresh);
+    // ...but not for a caller that needs 30.
+    let renewed = harness
+        .invoke(json!({"min_ttl_seconds": 1800}))
+        .await
+        .unwrap();
+    assert_eq!(renewed.reason, Reason::Expiring);
+    assert_eq!(harness.mock.token_requests(), 2);
+}
+
+#[tokio::test]
+async fn a_token_inside_the_threshold_is_renewed_on_schedule() {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 26, 22, 0, 0).unwrap());
+    let harness = RefreshHarness::with(RefreshOptions {
+        clock: Some(clock.clone()),
+        ..RefreshOptions::default()
+    })
+    .await;
+    let first = harness.scheduled().await.unwrap();
+    assert_eq!(first.expires_at, "2026-11-26T23:00:00Z");
+    clock.advance(chrono::Duration::minutes(39));
+    assert_eq!(harness.scheduled().await.unwrap().reason, Reason::Fresh);
+    clock.advance(chrono::Duration::minutes(2));
+    let renewed = harness.scheduled().await.unwrap();
+    assert_eq!(renewed.reason, Reason::Expiring);
+    assert_eq!(renewed.expires_at, "2026-11-26T23:41:00Z");
+    assert_eq!(harness.mock.token_requests(), 2);
+}
+
+#[tokio::test]
+async fn an_unparseable_stored_envelope_is_treated_as_missing() {
+    let harness = RefreshHarness::start().await;
+    harness.put_raw("{\"version\":1,\"access_token\":").await;
+    let response = harness.scheduled().await.unwrap();
+    assert_eq!(response.reason, Reason::Missing);
+    assert_eq!(
+        harness.stored_envelope().await.unwrap()["token_id"],
+        response.token_id.as_str()
+    );
+}
+
+/// Each failure of the contract's table, after a good token was stored: the stored
+/// value stays byte-for-byte, the error type and attempt count are right, and the
+/// failure is audited.
+#[tokio::test]
+async fn every_failure_class_leaves_the_stored_token_intact() {
+    struct Case {
+        fault: Fault,
+        error_type: &'static str,
+        http_status: Option<u16>,
+        requests: usize,
+    }
+    let retried = 3; // fast_retries(3)
+    let cases = [
+        Case {
+            fault: Fault::Status { status: 500 },
+            error_type: "UpstreamUnavailable",
+            http_status: Some(500),
+            requests: retried,
+        },
+        Case {
+            fault: Fault::Status { status: 502 },
+            error_type: "UpstreamUnavailable",
+            http_status: Some(502),
+            requests: retried,
+        },
+        Case {
+            fault: Fault::Status { status: 503 },
+            error_type: "UpstreamUnavailable",
+            http_status: Some(503),
+            requests: retried,
+        },
+        Case {
+            fault: Fault::ConnectionReset,
+            error_type: "UpstreamUnavailable",
+            http_status: None,
+            requests: retried,
+        },
+        Case {
+            fault: Fault::Hang,
+            error_type: "UpstreamUnavailable",
+            http_status: None,
+            requests: retried,
+        },
+        Case {
+            fault: Fault::TooManyRequests {
+                retry_after_seconds: None,
+            },
+            error_type: "UpstreamUnavailable",
+            http_status: Some(429),
+            requests: retried,
+        },
+        Case {
+            fault: Fault::InvalidClient,
+            error_type: "CredentialsRejected",
+            http_status: Some(401),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::InvalidRequest,
+            error_type: "CredentialsRejected",
+            http_status: Some(400),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::OrangeCode {
+                status: 401,
+                code: 42,
+            },
+            error_type: "CredentialsRejected",
+            http_status: Some(401),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::OrangeCode {
+                status: 403,
+                code: 50,
+            },
+            error_type: "CredentialsRejected",
+            http_status: Some(403),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::Status { status: 404 },
+            error_type: "Configuration",
+            http_status: Some(404),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::Status { status: 405 },
+            error_type: "Configuration",
+            http_status: Some(405),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::Status { status: 406 },
+            error_type: "Configuration",
+            http_status: Some(406),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::Html200,
+            error_type: "UpstreamInvalidResponse",
+            http_status: Some(200),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::Empty200,
+            error_type: "UpstreamInvalidResponse",
+            http_status: Some(200),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::MissingAccessToken,
+            error_type: "UpstreamInvalidResponse",
+            http_status: Some(200),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::ExpiresIn {
+                expires_in: json!(0),
+            },
+            error_type: "UpstreamInvalidResponse",
+            http_status: Some(200),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::ExpiresIn {
+                expires_in: json!(-5),
+            },
+            error_type: "UpstreamInvalidResponse",
+            http_status: Some(200),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::ExpiresIn {
+                expires_in: json!("soon"),
+            },
+            error_type: "UpstreamInvalidResponse",
+            http_status: Some(200),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::TokenType {
+                token_type: "mac".into(),
+            },
+            error_type: "UpstreamInvalidResponse",
+            http_status: Some(200),
+            requests: 1,
+        },
+        Case {
+            fault: Fault::Oversized200 {
+                bytes: 4 * 1024 * 1024,
+            },
+            error_type: "UpstreamInvalidResponse",
+            http_status: Some(200),
+            requests: 1,
+        },
+    ];
+    let harness = RefreshHarness::with(RefreshOptions {
+        http_timeout_seconds: 1,
+        ..RefreshOptions::default()
+    })
+    .await;
+    harness
+        .scheduled()
+        .await
+        .expect("a good token is stored first");
+    let stored = harness.stored_raw().await.expect("stored");
+    for case in cases {
+        let requests_before = harness.mock.token_requests();
+        let audit_before = harness.audit_events().len();
+        harness.mock.set_sticky_fault(Some(case.fault.clone()));
+
+        let result = harness.invoke(json!({"force": true})).await;
+
+        harness.mock.set_sticky_fault(None);
+        assert_eq!(error_type(result), case.error_type, "{:?}", case.fault);
+        assert_eq!(
+            harness.mock.token_requests() - requests_before,
+            case.requests,
+            "requests for {:?}",
+            case.fault
+        );
+        assert_eq!(
+            harness.stored_raw().await.as_ref(),
+            Some(&stored),
+            "{:?}",
+            case.fault
+        );
+        let new_events = &harness.audit_events()[audit_before..];
+        assert_eq!(new_events.len(), 1, "{:?}: {new_events:?}", case.fault);
+        let failed = &new_events[0];
+        assert_eq!(failed["event"], "TOKEN_GENERATION_FAILED");
+        assert_eq!(failed["error_class"], case.error_type);
+        assert_eq!(failed["attempts"], case.requests as u64, "{:?}", case.fault);
+        assert_eq!(
+            failed["http_status"].as_u64().map(|s| s as u16),
+            case.http_status,
+            "{:?}",
+            case.fault
+        );
+    }
+    let failures: Vec<Value> = harness
+        .metric_records()
+        .into_iter()
+        .filter(|record| record.get("RefreshFailure").is_some())
+        .collect();
+    assert_eq!(failures.len(), 21);
+    harness.assert_no_secret_logged();
+}
+
+#[tokio::test]
+async fn transient_failures_within_the_retry_budget_end_in_success() {
+    let harness = RefreshHarness::start().await;
+    harness.mock.push_fault(Fault::Status { status: 503 });
+    harness.mock.push_fault(Fault::TooManyRequests {
+        retry_after_seconds: Some(1),
+    });
+    let response = harness.scheduled().await.expect("third attempt succeeds");
+    assert_eq!(response.attempts, 3);
+    assert_eq!(harness.mock.token_requests(), 3);
+    let events = harness.audit_events();
+    assert_eq!(event(&events, "TOKEN_GENERATED")["attempts"], 3);
+    assert_eq!(
+        harness.stored_envelope().await.unwrap()["token_id"],
+        response.token_id.as_str()
+    );
+}
+
+#[tokio::test]
+async fn expires_in_as_a_digit_string_is_a_valid_token() {
+    let harness = RefreshHarness::start().await;
+    harness.mock.push_fault(Fault::ExpiresIn {
+        expires_in: json!("3600"),
+    });
+    let response = harness.scheduled().await.expect("digit string accepted");
+    assert!(response.refreshed);
+}
+
+#[tokio::test]
+async fn a_slow_answer_within_the_timeout_succeeds() {
+    let harness = RefreshHarness::start().await; // 2 s per attempt
+    harness.mock.push_fault(Fault::Delay { millis: 1200 });
+    let response = harness.scheduled().await.expect("slow answer accepted");
+    assert_eq!(response.attempts, 1);
+}
+
+#[tokio::test]
+async fn rejected_credentials_are_not_retried() {
+    let harness = RefreshHarness::with(RefreshOptions {
+        secret_value: Some(credentials_json(crate::harness::CLIENT_ID, "wrong-secret")),
+        retry: fast_retries(5),
+        ..RefreshOptions::default()
+    })
+    .await;
+    assert_eq!(error_type(harness.scheduled().await), "CredentialsRejected");
+    assert_eq!(harness.mock.token_requests(), 1);
+    assert!(harness.stored_raw().await.is_none());
+    let text = harness.all_log_text();
+    assert!(!text.contains("wrong-secret"));
+}
+
+#[tokio::test]
+async fn missing_or_malformed_credentials_never_reach_the_endpoint() {
+    for secret_value in [
+        None,
+        Some("not json".to_owned()),
+        Some(json!({"client_id": "abc"}).to_string()),
+    ] {
+        let harness = RefreshHarness::with(RefreshOptions {
+            secret_value,
+            ..RefreshOptions::default()
+        })
+        .await;
+        assert_eq!(
+            error_type(harness.scheduled().await),
+            "CredentialsUnavailable"
+        );
+        assert_eq!(harness.mock.token_requests(), 0);
+        let events = harness.audit_events();
+        let failed = event(&events, "TOKEN_GENERATION_FAILED");
+        assert_eq!(failed["error_class"], "CredentialsUnavailable");
+        assert_eq!(failed["attempts"], 0);
+    }
+}
+
+#[tokio::test]
+async fn bad_events_are_invalid_requests_and_touch_nothing() {
+    let harness = RefreshHarness::start().await;
+    for bad in [
+        json!(null),
+        json!([]),
+        json!("refresh"),
+        json!({"force": "true"}),
+        json!({"min_ttl_seconds": 3600}),
+        json!({"unknown": 1}),
+    ] {
+        assert_eq!(
+            error_type(harness.invoke(bad.clone()).await),
+            "InvalidRequest",
+            "{bad}"
+        );
+    }
+    assert_eq!(harness.mock.token_requests(), 0);
+    assert!(harness.stored_raw().await.is_none());
+}
