@@ -105,6 +105,8 @@ pub struct RefreshOptions {
     pub secret_value: Option<String>,
     pub clock: Option<ManualClock>,
     pub scope: Option<String>,
+    /// An SSM client to use instead of the emulator's (e.g. an `aws-smithy-mocks` one).
+    pub ssm: Option<aws_sdk_ssm::Client>,
 }
 
 impl Default for RefreshOptions {
@@ -120,6 +122,7 @@ impl Default for RefreshOptions {
             secret_value: Some(credentials_json(CLIENT_ID, CLIENT_SECRET)),
             clock: None,
             scope: None,
+            ssm: None,
         }
     }
 }
@@ -184,7 +187,9 @@ impl RefreshHarness {
             Some(clock) => Arc::new(clock),
             None => Arc::new(SystemClock),
         };
-        let ssm = aws_sdk_ssm::Client::new(&aws);
+        let ssm = options
+            .ssm
+            .unwrap_or_else(|| aws_sdk_ssm::Client::new(&aws));
         let state = RefreshState {
             endpoint: TokenEndpointClient::new(
                 config.token_endpoint.clone(),
@@ -329,4 +334,310 @@ pub fn scheduled_event() -> Value {
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/orange-token-refresh"],
         "detail": {}
     })
+}
+
+// --- get-token ---------------------------------------------------------------------------
+
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicUsize;
+
+use get_token::handler::{GetTokenResponse, GetTokenState, ThrottleWait};
+use get_token::invoker::{RefreshCall, RefreshInvokeError, RefreshInvoker, RefreshReply};
+use orange_token::config::GetTokenConfig;
+use orange_token::envelope::TokenEnvelope;
+use orange_token::protocol::{StatusResponse, TokenResponse};
+use orange_token::store::{StoreError, TokenStore};
+
+/// A store that counts its reads: each `load` is one `GetParameter` on the emulator.
+pub struct CountingStore<S> {
+    inner: S,
+    loads: Arc<AtomicUsize>,
+}
+
+impl<S> CountingStore<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            loads: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    pub fn loads(&self) -> usize {
+        self.loads.load(Ordering::SeqCst)
+    }
+}
+
+impl<S: TokenStore> TokenStore for CountingStore<S> {
+    async fn load(&self) -> Result<Option<TokenEnvelope>, StoreError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load().await
+    }
+
+    async fn save(&self, envelope: &TokenEnvelope) -> Result<i64, StoreError> {
+        self.inner.save(envelope).await
+    }
+
+    fn parameter_name(&self) -> &str {
+        self.inner.parameter_name()
+    }
+}
+
+/// What the in-process refresh function does on its next invoke, instead of running.
+#[derive(Debug, Clone)]
+pub enum RefreshScript {
+    /// Lambda answers 429 (the reserved concurrency is taken).
+    Throttled,
+    /// Another refresh (the schedule) runs to completion and stores a token, and this
+    /// invoke is throttled meanwhile.
+    ThrottledWhileAScheduledRunStores,
+    /// The function answers a function error.
+    FunctionError {
+        error_type: String,
+        error_message: String,
+    },
+}
+
+/// The refresh function behind get-token's invoker seam: the real refresh handler run
+/// in-process (on the emulator and the mock endpoint), as Lambda would run it for an
+/// invoke with that payload. Counts its invokes and keeps their payloads.
+pub struct InProcessRefresh {
+    harness: Arc<RefreshHarness>,
+    payloads: Arc<Mutex<Vec<Value>>>,
+    script: Arc<Mutex<VecDeque<RefreshScript>>>,
+    sticky: Arc<Mutex<Option<RefreshScript>>>,
+}
+
+impl RefreshInvoker for InProcessRefresh {
+    async fn invoke(&self, call: RefreshCall) -> Result<RefreshReply, RefreshInvokeError> {
+        let payload = call.payload();
+        self.payloads.lock().unwrap().push(payload.clone());
+        let scripted = self
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .or_else(|| self.sticky.lock().unwrap().clone());
+        let throttled = || RefreshInvokeError::Throttled {
+            message: "Lambda answered HTTP 429 TooManyRequestsException: Rate Exceeded.".into(),
+        };
+        match scripted {
+            Some(RefreshScript::Throttled) => Err(throttled()),
+            Some(RefreshScript::ThrottledWhileAScheduledRunStores) => {
+                self.harness
+                    .scheduled()
+                    .await
+                    .expect("the concurrent scheduled refresh succeeds");
+                Err(throttled())
+            }
+            Some(RefreshScript::FunctionError {
+                error_type,
+                error_message,
+            }) => Err(RefreshInvokeError::Function {
+                error_type,
+                error_message,
+            }),
+            None => match self.harness.invoke(payload).await {
+                // What Lambda would carry: the serialised answer, or the Diagnostic.
+                Ok(response) => {
+                    RefreshReply::from_payload(&serde_json::to_vec(&response).unwrap())
+                }
+                Err(error) => Err(RefreshInvokeError::Function {
+                    error_type: error.error_type().to_owned(),
+                    error_message: error.to_string(),
+                }),
+            },
+        }
+    }
+}
+
+/// Knobs of a get-token harness.
+pub struct GetTokenOptions {
+    /// The refresh function's (and the mock endpoint's) knobs; its clock, if any, is
+    /// get-token's too.
+    pub refresh: RefreshOptions,
+    pub cache_enabled: bool,
+    pub buffer_minutes: u64,
+}
+
+impl Default for GetTokenOptions {
+    fn default() -> Self {
+        Self {
+            refresh: RefreshOptions::default(),
+            cache_enabled: true,
+            buffer_minutes: 5,
+        }
+    }
+}
+
+pub type GetTokenTestState = GetTokenState<CountingStore<SsmTokenStore>, InProcessRefresh>;
+
+/// One get-token instance on the emulator, with the refresh function in-process.
+pub struct GetTokenHarness {
+    pub refresh: Arc<RefreshHarness>,
+    pub state: Arc<GetTokenTestState>,
+    payloads: Arc<Mutex<Vec<Value>>>,
+    script: Arc<Mutex<VecDeque<RefreshScript>>>,
+    sticky: Arc<Mutex<Option<RefreshScript>>>,
+    audit_lines: Arc<Mutex<Vec<String>>>,
+    metric_lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl GetTokenHarness {
+    pub async fn start() -> Self {
+        Self::with(GetTokenOptions::default()).await
+    }
+
+    pub async fn with(options: GetTokenOptions) -> Self {
+        let clock: Arc<dyn Clock> = match &options.refresh.clock {
+            Some(clock) => Arc::new(clock.clone()),
+            None => Arc::new(SystemClock),
+        };
+        let refresh = Arc::new(RefreshHarness::with(options.refresh).await);
+        let vars = {
+            let parameter_name = refresh.parameter_name.clone();
+            let buffer = options.buffer_minutes.to_string();
+            let cache = options.cache_enabled.to_string();
+            move |name: &str| match name {
+                "TOKEN_PARAMETER_NAME" => Some(parameter_name.clone()),
+                "OAUTH_EXPIRY_BUFFER_MINUTES" => Some(buffer.clone()),
+                "OAUTH_CACHE_ENABLED" => Some(cache.clone()),
+                "REFRESH_FUNCTION_NAME" => Some("refresh".to_owned()),
+                _ => None,
+            }
+        };
+        let config = GetTokenConfig::from_source(&vars).expect("test configuration");
+        let payloads = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(VecDeque::new()));
+        let sticky = Arc::new(Mutex::new(None));
+        let invoker = InProcessRefresh {
+            harness: refresh.clone(),
+            payloads: payloads.clone(),
+            script: script.clone(),
+            sticky: sticky.clone(),
+        };
+        let (audit_sink, audit_lines) = LogSink::memory();
+        let (metric_sink, metric_lines) = LogSink::memory();
+        let store = CountingStore::new(SsmTokenStore::reader(
+            refresh.ssm.clone(),
+            &config.parameter_name,
+        ));
+        let mut state = GetTokenState::new(
+            config,
+            store,
+            invoker,
+            AuditLog::new(audit_sink, "get-token"),
+            Metrics::new(metric_sink, "get-token"),
+            clock,
+        );
+        state.throttle_wait = ThrottleWait {
+            attempts: 5,
+            first_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(40),
+        };
+        Self {
+            refresh,
+            state: Arc::new(state),
+            payloads,
+            script,
+            sticky,
+            audit_lines,
+            metric_lines,
+        }
+    }
+
+    /// Invokes the handler as the Lambda runtime would.
+    pub async fn invoke(&self, payload: Value) -> Result<GetTokenResponse, ServiceError> {
+        invoke_get_token(&self.state, payload).await
+    }
+
+    /// Invokes and expects a token.
+    pub async fn token(&self, payload: Value) -> Result<TokenResponse, ServiceError> {
+        match self.invoke(payload).await? {
+            GetTokenResponse::Token(token) => Ok(token),
+            GetTokenResponse::Status(status) => panic!("expected a token, got {status:?}"),
+        }
+    }
+
+    /// Invokes `{"action": "status"}`; answers the report and its serialised form.
+    pub async fn status(&self) -> (StatusResponse, String) {
+        let response = self
+            .invoke(serde_json::json!({"action": "status"}))
+            .await
+            .expect("status is never an error");
+        let json = serde_json::to_string(&response).unwrap();
+        match response {
+            GetTokenResponse::Status(status) => (status, json),
+            GetTokenResponse::Token(_) => panic!("expected a status report"),
+        }
+    }
+
+    /// Reads of the SSM parameter by get-token.
+    pub fn store_loads(&self) -> usize {
+        self.state.store.loads()
+    }
+
+    /// Invokes of the refresh function by get-token.
+    pub fn refresh_invocations(&self) -> usize {
+        self.payloads.lock().unwrap().len()
+    }
+
+    /// The payloads get-token invoked the refresh function with.
+    pub fn refresh_payloads(&self) -> Vec<Value> {
+        self.payloads.lock().unwrap().clone()
+    }
+
+    /// Token requests that reached the mock endpoint.
+    pub fn token_requests(&self) -> usize {
+        self.refresh.mock.token_requests()
+    }
+
+    /// What the next invoke of the refresh function does instead of running it.
+    pub fn script_refresh(&self, script: RefreshScript) {
+        self.script.lock().unwrap().push_back(script);
+    }
+
+    /// What every invoke of the refresh function does (`None`: run it).
+    pub fn script_every_refresh(&self, script: Option<RefreshScript>) {
+        *self.sticky.lock().unwrap() = script;
+    }
+
+    pub fn audit_events(&self) -> Vec<Value> {
+        parse_lines(&self.audit_lines)
+    }
+
+    /// get-token's audit events named `name`.
+    pub fn audit_events_named(&self, name: &str) -> Vec<Value> {
+        self.audit_events()
+            .into_iter()
+            .filter(|event| event["event"] == name)
+            .collect()
+    }
+
+    pub fn metric_records(&self) -> Vec<Value> {
+        parse_lines(&self.metric_lines)
+    }
+
+    /// Fails when any line logged by get-token, the refresh function or tracing holds
+    /// an issued token (or a credential).
+    pub fn assert_no_token_logged(&self) {
+        let mut text = self.audit_lines.lock().unwrap().join("\n");
+        text.push('\n');
+        text.push_str(&self.metric_lines.lock().unwrap().join("\n"));
+        text.push('\n');
+        text.push_str(&self.refresh.all_log_text());
+        for token in self.refresh.mock.issued_tokens() {
+            assert!(!text.contains(&token), "an access token was logged");
+        }
+        self.refresh.assert_no_secret_logged();
+    }
+}
+
+/// Invokes get-token's handler on `state` as the Lambda runtime would.
+pub async fn invoke_get_token(
+    state: &GetTokenTestState,
+    payload: Value,
+) -> Result<GetTokenResponse, ServiceError> {
+    let mut context = Context::default();
+    context.request_id = unique("req");
+    get_token::handler::handle(state, LambdaEvent::new(payload, context)).await
 }

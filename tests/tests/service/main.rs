@@ -2,5 +2,7 @@
 //! server, started by `scripts/test.sh`, reached through `AWS_ENDPOINT_URL`) and the
 //! local Orange-like token endpoint (`tools/mock-orange`, started by each test).
 
+mod get_token;
 mod harness;
 mod refresh;
+mod store_faults;
