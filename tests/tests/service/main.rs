@@ -4,5 +4,6 @@
 
 mod get_token;
 mod harness;
+mod hostile_input;
 mod refresh;
 mod store_faults;

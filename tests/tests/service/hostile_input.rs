@@ -1,0 +1,99 @@
+//! Hostile input: any invocation event and any token-endpoint answer gives a value or a
+//! typed error, never a panic.
+
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+use orange_token::endpoint::{FailureClass, MAX_BODY_BYTES, classify};
+use orange_token::envelope::TokenEnvelope;
+use refresh::request::RefreshRequest;
+
+/// Any JSON value, nested a few levels, with the field names the functions know
+/// mixed in so that the interesting paths are reached.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+        Just(Value::from("aws.events")),
+        Just(Value::from("3600")),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+            prop::collection::vec((field_name(), inner), 0..8)
+                .prop_map(|fields| Value::Object(fields.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+fn field_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("force".to_owned()),
+        Just("min_ttl_seconds".to_owned()),
+        Just("source".to_owned()),
+        Just("action".to_owned()),
+        Just("access_token".to_owned()),
+        Just("token_type".to_owned()),
+        Just("expires_in".to_owned()),
+        Just("version".to_owned()),
+        Just("token_id".to_owned()),
+        "[a-z_]{0,12}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn any_refresh_event_is_a_request_or_an_invalid_request(event in any_json()) {
+        match RefreshRequest::from_event(&event) {
+            Ok(request) => prop_assert!(request.min_ttl.as_secs() <= 1800),
+            Err(error) => prop_assert_eq!(error.error_type(), "InvalidRequest"),
+        }
+    }
+
+    #[test]
+    fn any_token_endpoint_answer_is_a_token_or_a_classified_failure(
+        status in 100u16..600,
+        retry_after in proptest::option::of(".{0,12}"),
+        body in prop_oneof![
+            any_json().prop_map(|json| json.to_string().into_bytes()),
+            prop::collection::vec(any::<u8>(), 0..512),
+        ],
+    ) {
+        match classify(status, retry_after.as_deref(), Some(&body)) {
+            Ok(token) => {
+                prop_assert_eq!(status, 200);
+                prop_assert!(token.expires_in.as_secs() > 0);
+                prop_assert!(!token.access_token.expose().trim().is_empty());
+                prop_assert_eq!(token.token_type, "Bearer");
+            }
+            Err(failure) => {
+                prop_assert_eq!(failure.http_status, Some(status));
+                prop_assert!(failure.detail.chars().count() <= 300);
+                if status == 200 {
+                    prop_assert_eq!(failure.class, FailureClass::Malformed);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn any_stored_value_is_an_envelope_or_an_error(json in any_json(), raw in ".{0,200}") {
+        let _ = TokenEnvelope::from_json(&json.to_string());
+        let _ = TokenEnvelope::from_json(&raw);
+    }
+}
+
+#[test]
+fn an_oversized_answer_is_refused_before_parsing() {
+    let failure = classify(200, None, None).expect_err("no body is read past the limit");
+    assert_eq!(failure.class, FailureClass::Malformed);
+    assert!(failure.detail.contains(&MAX_BODY_BYTES.to_string()));
+}
