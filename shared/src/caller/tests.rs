@@ -1,0 +1,700 @@
+//! The caller library against a real `aws_sdk_lambda::Client` whose answers come
+//! from `aws-smithy-mocks` rules.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::http::HttpResponse;
+use aws_sdk_lambda::config::retry::RetryConfig;
+use aws_sdk_lambda::operation::invoke::InvokeInput;
+use aws_sdk_lambda::primitives::SdkBody;
+use aws_sdk_lambda::types::InvocationType;
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Value, json};
+
+use super::*;
+
+const FUNCTION: &str = "orange-sms-get-token";
+
+fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-26T22:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A clock that moves only when told to.
+#[derive(Clone)]
+struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl ManualClock {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new(start())))
+    }
+
+    fn set(&self, to: DateTime<Utc>) {
+        *self.0.lock().unwrap() = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn http(status: u16, headers: &[(&'static str, &'static str)], body: &str) -> HttpResponse {
+    let mut response = HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body));
+    for (name, value) in headers {
+        response.headers_mut().insert(*name, *value);
+    }
+    response
+}
+
+fn token_answer(access_token: &str, token_id: &str, expires_at: DateTime<Utc>) -> HttpResponse {
+    let body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_at": expires_at.to_rfc3339(),
+        "expires_in": (expires_at - start()).num_seconds(),
+        "token_id": token_id,
+    });
+    http(200, &[], &body.to_string())
+}
+
+/// What get-token was sent.
+fn payload(input: &InvokeInput) -> Value {
+    serde_json::from_slice(input.payload().unwrap().as_ref()).unwrap()
+}
+
+/// Every invoke must be a `RequestResponse` invoke of get-token.
+fn is_get_token_invoke(input: &InvokeInput) -> bool {
+    input.function_name() == Some(FUNCTION)
+        && input.invocation_type() == Some(&InvocationType::RequestResponse)
+}
+
+/// A client that retries like a production one (3 attempts, HTTP 500 included), so
+/// that a test sees any retry the library fails to switch off.
+fn lambda(rules: &[&Rule]) -> Client {
+    mock_client!(aws_sdk_lambda, RuleMode::MatchAny, rules, |config| {
+        config.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+    })
+}
+
+fn tokens(lambda: Client, clock: &ManualClock) -> TokenClient {
+    TokenClient::builder(lambda, FUNCTION)
+        .caller("sms-sender")
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_cached_token_is_served_without_a_second_invoke() {
+    let expires_at = start() + TimeDelta::hours(1);
+    let rule = mock!(Client::invoke)
+        .match_requests(|input| {
+            is_get_token_invoke(input)
+                && payload(input)
+                    == json!({"action": "get", "min_ttl_seconds": 300, "caller": "sms-sender"})
+        })
+        .then_http_response(move || token_answer("token-a", "aaaaaaaaaaaa", expires_at));
+    let clock = ManualClock::new();
+    let tokens = tokens(lambda(&[&rule]), &clock);
+
+    let first = tokens.access_token().await.unwrap();
+    clock.set(start() + TimeDelta::minutes(54));
+    let second = tokens.access_token().await.unwrap();
+    let header = tokens.authorization_header().await.unwrap();
+
+    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(first.expose(), "token-a");
+    assert_eq!(second.token_id(), "aaaaaaaaaaaa");
+    assert_eq!(header.expose(), "Bearer token-a");
+}
+
+#[tokio::test]
+async fn a_token_inside_the_buffer_is_fetched_again() {
+    let rule = mock!(Client::invoke)
+        .sequence()
+        .http_response(|| token_answer("token-a", "aaaaaaaaaaaa", start() + TimeDelta::hours(1)))
+        .http_response(|| token_answer("token-b", "bbbbbbbbbbbb", start() + TimeDelta::hours(2)))
+        .build();
+    let clock = ManualClock::new();
+    let tokens = tokens(lambda(&[&rule]), &clock);
+
+    assert_eq!(tokens.access_token().await.unwrap().expose(), "token-a");
+    // One second more than the buffer left: still served.
+    clock.set(start() + TimeDelta::minutes(55) - TimeDelta::seconds(1));
+    assert_eq!(tokens.access_token().await.unwrap().expose(), "token-a");
+    assert_eq!(rule.num_calls(), 1);
+    // Exactly the buffer left: no longer served.
+    clock.set(start() + TimeDelta::minutes(55));
+    assert_eq!(tokens.access_token().await.unwrap().expose(), "token-b");
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn min_ttl_above_the_buffer_is_asked_for_and_honoured() {
+    let rule = mock!(Client::invoke)
+        .match_requests(|input| payload(input)["min_ttl_seconds"] == 900)
+        .sequence()
+        .http_response(|| token_answer("token-a", "aaaaaaaaaaaa", start() + TimeDelta::hours(1)))
+        .http_response(|| token_answer("token-b", "bbbbbbbbbbbb", start() + TimeDelta::hours(2)))
+        .build();
+    let clock = ManualClock::new();
+    let tokens = TokenClient::builder(lambda(&[&rule]), FUNCTION)
+        .min_ttl_seconds(900)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+
+    tokens.access_token().await.unwrap();
+    clock.set(start() + TimeDelta::minutes(45));
+    assert_eq!(tokens.access_token().await.unwrap().expose(), "token-b");
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_misses_on_a_cold_client_share_one_invoke() {
+    let rule = mock!(Client::invoke)
+        .match_requests(|_| {
+            // Hold the invoke long enough for every caller to miss the cache.
+            std::thread::sleep(Duration::from_millis(100));
+            true
+        })
+        .then_http_response(|| {
+            token_answer("token-a", "aaaaaaaaaaaa", start() + TimeDelta::hours(1))
+        });
+    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+    let barrier = Arc::new(tokio::sync::Barrier::new(1000));
+
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let (tokens, barrier) = (tokens.clone(), Arc::clone(&barrier));
+        calls.spawn(async move {
+            barrier.wait().await;
+            tokens.access_token().await
+        });
+    }
+    let tokens_served = calls.join_all().await;
+
+    assert_eq!(tokens_served.len(), 1000);
+    for token in tokens_served {
+        assert_eq!(token.unwrap().token_id(), "aaaaaaaaaaaa");
+    }
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn callers_waiting_on_a_failed_invoke_share_its_error() {
+    let rule = mock!(Client::invoke)
+        .sequence()
+        .http_response(|| {
+            http(
+                200,
+                &[("X-Amz-Function-Error", "Unhandled")],
+                r#"{"errorType": "TokenUnavailable", "errorMessage": "no token and renewal failed"}"#,
+            )
+        })
+        .repeatedly()
+        .build();
+    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+
+    // Hold the refill lock as an invoke in flight would, until every caller waits on it.
+    let in_flight = tokens.inner.refill.lock().await;
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let tokens = tokens.clone();
+        calls.spawn(async move { tokens.access_token().await });
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(in_flight);
+
+    for result in calls.join_all().await {
+        assert_eq!(result.unwrap_err().error_type(), Some("TokenUnavailable"));
+    }
+    assert_eq!(rule.num_calls(), 1);
+    // A caller that comes after the failure tries again.
+    assert!(tokens.access_token().await.is_err());
+    assert_eq!(rule.num_calls(), 2);
+}
+
+/// A fake API answer: `(status, body)`.
+#[derive(Debug, PartialEq)]
+struct ApiError {
+    status: u16,
+    body: &'static str,
+}
+
+impl AuthFailure for ApiError {
+    fn is_auth_failure(&self) -> bool {
+        is_auth_failure(self.status, self.body.as_bytes())
+    }
+}
+
+/// get-token's answers: `get` gives token A, `refresh` of A gives token B.
+fn get_then_refresh_rules() -> (Rule, Rule) {
+    let get = mock!(Client::invoke)
+        .match_requests(|input| is_get_token_invoke(input) && payload(input)["action"] == "get")
+        .then_http_response(|| {
+            token_answer("token-a", "aaaaaaaaaaaa", start() + TimeDelta::hours(1))
+        });
+    let refresh = mock!(Client::invoke)
+        .match_requests(|input| {
+            is_get_token_invoke(input)
+                && payload(input)
+                    == json!({"action": "refresh", "rejected_token_id": "aaaaaaaaaaaa", "caller": "sms-sender"})
+        })
+        .then_http_response(|| {
+            token_answer("token-b", "bbbbbbbbbbbb", start() + TimeDelta::hours(2))
+        });
+    (get, refresh)
+}
+
+#[tokio::test]
+async fn with_token_renews_a_rejected_token_and_retries_once() {
+    let (get, refresh) = get_then_refresh_rules();
+    let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
+    let seen = Mutex::new(Vec::new());
+
+    let answer = tokens
+        .with_token(|auth| {
+            seen.lock().unwrap().push(auth.expose().to_owned());
+            async move {
+                match auth.token_id() {
+                    "aaaaaaaaaaaa" => Err(ApiError {
+                        status: 401,
+                        body: r#"{"code": 42, "message": "Expired credentials"}"#,
+                    }),
+                    _ => Ok("sent"),
+                }
+            }
+        })
+        .await;
+
+    assert_eq!(answer.unwrap(), "sent");
+    assert_eq!(*seen.lock().unwrap(), ["Bearer token-a", "Bearer token-b"]);
+    assert_eq!((get.num_calls(), refresh.num_calls()), (1, 1));
+    // The renewed token replaced the rejected one in the cache.
+    assert_eq!(tokens.access_token().await.unwrap().expose(), "token-b");
+    assert_eq!(get.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn with_token_returns_a_second_auth_failure_without_retrying_again() {
+    let (get, refresh) = get_then_refresh_rules();
+    let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
+    let mut attempts = 0;
+
+    let answer: Result<(), _> = tokens
+        .with_token(|_auth| {
+            attempts += 1;
+            async {
+                Err(ApiError {
+                    status: 400,
+                    body: r#"{"requestError": {"serviceException": {"messageId": "SVC0001"}}}"#,
+                })
+            }
+        })
+        .await;
+
+    assert_eq!(attempts, 2);
+    assert!(matches!(
+        answer,
+        Err(CallError::AuthRejected(ApiError { status: 400, .. }))
+    ));
+    assert_eq!((get.num_calls(), refresh.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn with_token_does_not_retry_other_failures() {
+    let (get, refresh) = get_then_refresh_rules();
+    let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
+    let mut attempts = 0;
+
+    let answer: Result<(), _> = tokens
+        .with_token(|_auth| {
+            attempts += 1;
+            async {
+                Err(ApiError {
+                    status: 400,
+                    body: r#"{"requestError": {"policyException": {"messageId": "POL0001"}}}"#,
+                })
+            }
+        })
+        .await;
+
+    assert_eq!(attempts, 1);
+    assert!(matches!(
+        answer,
+        Err(CallError::Request(ApiError { status: 400, .. }))
+    ));
+    assert_eq!((get.num_calls(), refresh.num_calls()), (1, 0));
+}
+
+#[tokio::test]
+async fn with_token_reports_a_failed_renewal_as_a_token_error() {
+    let get = mock!(Client::invoke)
+        .match_requests(|input| payload(input)["action"] == "get")
+        .then_http_response(|| {
+            token_answer("token-a", "aaaaaaaaaaaa", start() + TimeDelta::hours(1))
+        });
+    let refresh = mock!(Client::invoke)
+        .match_requests(|input| payload(input)["action"] == "refresh")
+        .then_http_response(|| {
+            http(
+                200,
+                &[("X-Amz-Function-Error", "Unhandled")],
+                r#"{"errorType": "CredentialsRejected", "errorMessage": "the token endpoint refused the credentials"}"#,
+            )
+        });
+    let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
+    let mut attempts = 0;
+
+    let answer: Result<(), _> = tokens
+        .with_token(|_auth| {
+            attempts += 1;
+            async {
+                Err(ApiError {
+                    status: 403,
+                    body: "",
+                })
+            }
+        })
+        .await;
+
+    let error = answer.unwrap_err();
+    assert_eq!(attempts, 1);
+    assert_eq!(
+        error.token_error().and_then(TokenError::error_type),
+        Some("CredentialsRejected")
+    );
+    assert!(!error.is_service_unavailable());
+    assert_eq!((get.num_calls(), refresh.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_rejected_token_already_replaced_in_the_cache_is_not_refreshed_again() {
+    let (get, refresh) = get_then_refresh_rules();
+    let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
+
+    let rejected = tokens.access_token().await.unwrap();
+    let renewed = tokens.refresh(rejected.token_id()).await.unwrap();
+    // A second request that used the same rejected token.
+    let again = tokens.refresh(rejected.token_id()).await.unwrap();
+
+    assert_eq!(renewed.token_id(), "bbbbbbbbbbbb");
+    assert_eq!(again.token_id(), "bbbbbbbbbbbb");
+    assert_eq!((get.num_calls(), refresh.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_function_error_in_lambdas_shape_is_reported_and_not_retried() {
+    let rule = mock!(Client::invoke)
+        .sequence()
+        .http_response(|| {
+            http(
+                200,
+                &[("X-Amz-Function-Error", "Unhandled")],
+                r#"{"errorType": "TokenUnavailable", "errorMessage": "no servable token and the renewal failed"}"#,
+            )
+        })
+        .repeatedly()
+        .build();
+    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+
+    let error = tokens.access_token().await.unwrap_err();
+
+    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(error.error_type(), Some("TokenUnavailable"));
+    assert_eq!(
+        error.error_message(),
+        Some("no servable token and the renewal failed")
+    );
+    assert!(error.is_service_unavailable());
+    assert_eq!(error.http_status(), 503);
+}
+
+#[tokio::test]
+async fn a_function_error_in_the_emulators_shape_is_reported_and_not_retried() {
+    let rule = mock!(Client::invoke)
+        .sequence()
+        .http_response(|| {
+            http(
+                500,
+                &[("content-type", "application/json")],
+                r#"{"errorType": "TokenUnavailable", "errorMessage": "no servable token and the renewal failed"}"#,
+            )
+        })
+        .repeatedly()
+        .build();
+    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+
+    let error = tokens.access_token().await.unwrap_err();
+
+    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(error.error_type(), Some("TokenUnavailable"));
+    assert_eq!(
+        error.error_message(),
+        Some("no servable token and the renewal failed")
+    );
+    assert_eq!(error.http_status(), 503);
+}
+
+/// The control for the two tests above: without the library's override, this client
+/// does retry the emulator's HTTP 500.
+#[tokio::test]
+async fn the_test_client_itself_retries_http_500() {
+    let rule = mock!(Client::invoke)
+        .sequence()
+        .http_response(|| http(500, &[], r#"{"errorType": "TokenUnavailable"}"#))
+        .repeatedly()
+        .build();
+    let lambda = lambda(&[&rule]);
+
+    let result = lambda.invoke().function_name(FUNCTION).send().await;
+
+    assert!(result.is_err());
+    assert_eq!(rule.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn function_errors_that_retrying_cannot_fix_map_to_500() {
+    for (status, headers, body) in [
+        (
+            200,
+            &[("X-Amz-Function-Error", "Unhandled")][..],
+            r#"{"errorType": "InvalidRequest", "errorMessage": "unknown field `foo`"}"#,
+        ),
+        (
+            500,
+            &[][..],
+            r#"{"errorType": "Configuration", "errorMessage": "REFRESH_FUNCTION_NAME is required"}"#,
+        ),
+    ] {
+        let rule = mock!(Client::invoke).then_http_response(move || http(status, headers, body));
+        let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+
+        let error = tokens.access_token().await.unwrap_err();
+
+        assert_eq!(rule.num_calls(), 1);
+        assert!(!error.is_service_unavailable(), "{error}");
+        assert_eq!(error.http_status(), 500);
+    }
+}
+
+#[tokio::test]
+async fn a_function_error_whose_payload_is_not_an_error_object_keeps_the_header() {
+    let rule = mock!(Client::invoke).then_http_response(|| {
+        http(
+            200,
+            &[("X-Amz-Function-Error", "Unhandled")],
+            "Task timed out",
+        )
+    });
+    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+
+    let error = tokens.access_token().await.unwrap_err();
+
+    assert_eq!(error.error_type(), Some("Unhandled"));
+    assert_eq!(error.http_status(), 500);
+}
+
+#[tokio::test]
+async fn lambda_invoke_failures_are_classified_and_not_retried() {
+    let cases = [
+        (
+            429,
+            "TooManyRequestsException",
+            r#"{"Type": "User", "message": "Rate Exceeded.", "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}"#,
+            InvokeFailure::Throttled,
+            503,
+        ),
+        (
+            500,
+            "ServiceException",
+            r#"{"Type": "Service", "message": "Internal error"}"#,
+            InvokeFailure::Service,
+            503,
+        ),
+        (
+            404,
+            "ResourceNotFoundException",
+            r#"{"Type": "User", "message": "Function not found: orange-sms-get-token"}"#,
+            InvokeFailure::Configuration,
+            500,
+        ),
+        (
+            403,
+            "AccessDeniedException",
+            r#"{"Message": "not authorized to perform: lambda:InvokeFunction"}"#,
+            InvokeFailure::Configuration,
+            500,
+        ),
+    ];
+    for (status, code, body, kind, http_status) in cases {
+        let rule = mock!(Client::invoke)
+            .sequence()
+            .http_response(move || http(status, &[("x-amzn-ErrorType", code)], body))
+            .repeatedly()
+            .build();
+        let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+
+        let error = tokens.access_token().await.unwrap_err();
+
+        assert_eq!(rule.num_calls(), 1, "{code}");
+        assert!(
+            matches!(&error, TokenError::Invoke { kind: actual, .. } if *actual == kind),
+            "{code}: {error:?}"
+        );
+        assert!(error.to_string().contains(code), "{error}");
+        assert_eq!(error.http_status(), http_status, "{code}");
+    }
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_a_token_is_an_invalid_response() {
+    let rule = mock!(Client::invoke).then_http_response(|| {
+        http(
+            200,
+            &[],
+            r#"{"healthy": true, "token_id": null, "issued_at": null, "expires_at": null, "expires_in": null, "message": "m"}"#,
+        )
+    });
+    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+
+    let error = tokens.access_token().await.unwrap_err();
+
+    assert!(
+        matches!(error, TokenError::InvalidResponse { .. }),
+        "{error}"
+    );
+    assert_eq!(error.http_status(), 500);
+}
+
+#[tokio::test]
+async fn status_asks_for_the_health_check() {
+    let rule = mock!(Client::invoke)
+        .match_requests(|input| {
+            payload(input) == json!({"action": "status", "caller": "sms-sender"})
+        })
+        .then_http_response(|| {
+            http(
+                200,
+                &[],
+                r#"{"healthy": false, "token_id": null, "issued_at": null, "expires_at": null, "expires_in": null, "message": "no stored token"}"#,
+            )
+        });
+    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+
+    let status = tokens.status().await.unwrap();
+
+    assert!(!status.healthy);
+    assert_eq!(status.token_id, None);
+}
+
+#[test]
+fn the_builder_validates_its_options_and_reads_the_environment() {
+    let lambda = lambda(&[]);
+    let vars = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    };
+
+    let client = TokenClient::builder(lambda.clone(), FUNCTION)
+        .with_vars(vars(&[
+            ("OAUTH_EXPIRY_BUFFER_MINUTES", " 10 "),
+            ("AWS_LAMBDA_FUNCTION_NAME", "sms-sender"),
+        ]))
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(client.buffer(), Duration::from_secs(600));
+    assert_eq!(client.inner.caller.as_deref(), Some("sms-sender"));
+    assert_eq!(client.inner.threshold_seconds, 600);
+
+    let client = TokenClient::builder(lambda.clone(), FUNCTION)
+        .caller("explicit")
+        .with_vars(vars(&[
+            ("OAUTH_EXPIRY_BUFFER_MINUTES", ""),
+            ("AWS_LAMBDA_FUNCTION_NAME", "x"),
+        ]))
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(client.buffer(), DEFAULT_BUFFER);
+    assert_eq!(client.inner.caller.as_deref(), Some("explicit"));
+
+    for bad in ["31", "-1", "5m", "2.5"] {
+        let pairs: &'static [(&'static str, &'static str)] =
+            Box::leak(Box::new([("OAUTH_EXPIRY_BUFFER_MINUTES", bad)]));
+        let error = TokenClient::builder(lambda.clone(), FUNCTION)
+            .with_vars(vars(pairs))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("OAUTH_EXPIRY_BUFFER_MINUTES"),
+            "{error}"
+        );
+    }
+
+    let invalid = |builder: TokenClientBuilder| builder.build().unwrap_err();
+    assert!(matches!(
+        invalid(TokenClient::builder(lambda.clone(), " ")),
+        ConfigError::InvalidOption {
+            option: "function_name",
+            ..
+        }
+    ));
+    assert!(matches!(
+        invalid(TokenClient::builder(lambda.clone(), FUNCTION).caller("")),
+        ConfigError::InvalidOption {
+            option: "caller",
+            ..
+        }
+    ));
+    assert!(matches!(
+        invalid(TokenClient::builder(lambda.clone(), FUNCTION).min_ttl_seconds(1801)),
+        ConfigError::InvalidOption {
+            option: "min_ttl_seconds",
+            ..
+        }
+    ));
+    assert!(matches!(
+        invalid(TokenClient::builder(lambda.clone(), FUNCTION).buffer(Duration::from_secs(1801))),
+        ConfigError::InvalidOption {
+            option: "buffer",
+            ..
+        }
+    ));
+    let client = TokenClient::builder(lambda, FUNCTION)
+        .buffer(Duration::from_millis(1500))
+        .min_ttl_seconds(1)
+        .build()
+        .unwrap();
+    assert_eq!(client.inner.threshold_seconds, 2);
+    assert!(!format!("{client:?}").is_empty());
+}
+
+#[test]
+fn the_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let tokens = TokenClient::builder(lambda(&[]), FUNCTION).build().unwrap();
+    assert_send(&tokens.access_token());
+    assert_send(&tokens.refresh("aaaaaaaaaaaa"));
+    assert_send(&tokens.with_token(|auth| async move {
+        Err::<(), _>(ApiError {
+            status: if auth.token_id().is_empty() { 401 } else { 500 },
+            body: "",
+        })
+    }));
+}
