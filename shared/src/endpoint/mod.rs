@@ -188,3 +188,83 @@ fn transport_failure(error: reqwest::Error) -> AttemptFailure {
     };
     AttemptFailure::transient(kind)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A one-trick server on loopback: answers every request with `answer`, counting them.
+    async fn serve(answer: &'static str) -> (Url, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 8192];
+                    if socket.read(&mut buffer).await.unwrap_or(0) > 0 {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        let answer = answer.replace("{port}", &address.port().to_string());
+                        let _ = socket.write_all(answer.as_bytes()).await;
+                    }
+                });
+            }
+        });
+        let url = Url::parse(&format!("http://{address}/oauth/v3/token")).unwrap();
+        (url, requests)
+    }
+
+    fn client(url: Url) -> TokenEndpointClient {
+        TokenEndpointClient::new(url, None, Duration::from_secs(2), RetryPolicy::default()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn redirects_are_never_followed() {
+        let (url, requests) = serve(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{port}/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        let credentials = ClientCredentials::new("id", "secret");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let error = client(url)
+            .request_token(&credentials, deadline)
+            .await
+            .unwrap_err();
+        assert_eq!(error.last.class, FailureClass::Misconfigured);
+        assert_eq!(error.last.http_status, Some(307));
+        assert_eq!(error.attempts, 1);
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            1,
+            "the redirect was followed"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_attempt_starts_past_the_deadline() {
+        let (url, requests) = serve(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        let credentials = ClientCredentials::new("id", "secret");
+        // 1.5 s of budget, 1 s minimum per attempt: the first attempt, perhaps a second,
+        // never the five the policy would otherwise allow.
+        let deadline = Instant::now() + Duration::from_millis(1500);
+        let error = client(url)
+            .request_token(&credentials, deadline)
+            .await
+            .unwrap_err();
+        assert_eq!(error.last.class, FailureClass::Transient);
+        assert!(error.attempts < 5, "{} attempts", error.attempts);
+        assert_eq!(requests.load(Ordering::SeqCst), error.attempts as usize);
+        assert!(Instant::now() <= deadline + Duration::from_millis(200));
+    }
+}
