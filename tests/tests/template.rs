@@ -1,0 +1,676 @@
+//! Static checks of the SAM template (`template.yaml` at the workspace root)
+//! against the contract and the stack's least-privilege rules.
+//!
+//! The template is written with CloudFormation's short-form tags (`!Ref`,
+//! `!Sub`, `!GetAtt`, ...). `saphyr` keeps user-defined tags as
+//! `Yaml::Tagged` nodes instead of dropping them, so the loader below turns
+//! each one into its long form (`{"Ref": ...}`, `{"Fn::Sub": ...}`) and the
+//! tests look at plain JSON, whichever form the template uses.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use saphyr::{LoadableYamlNode, Scalar, Yaml};
+use serde_json::{Map, Value, json};
+
+static TEMPLATE: LazyLock<Value> = LazyLock::new(|| {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|error| panic!("reading {path}: {error}"));
+    let documents =
+        Yaml::load_from_str(&text).unwrap_or_else(|error| panic!("parsing {path}: {error}"));
+    assert_eq!(documents.len(), 1, "{path} holds one YAML document");
+    to_json(&documents[0])
+});
+
+// ---------------------------------------------------------------------------
+// YAML to JSON, with the short-form intrinsic functions expanded
+// ---------------------------------------------------------------------------
+
+fn to_json(node: &Yaml) -> Value {
+    match node {
+        Yaml::Value(scalar) => scalar_to_json(scalar),
+        // Only produced when early parsing is off; keep the text.
+        Yaml::Representation(text, _, _) => Value::String(text.to_string()),
+        Yaml::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
+        Yaml::Mapping(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(key, value)| (key_to_string(key), to_json(value)))
+                .collect(),
+        ),
+        Yaml::Tagged(tag, inner) => {
+            assert_eq!(tag.handle, "!", "unexpected YAML tag {tag:?}");
+            intrinsic(&tag.suffix, to_json(inner))
+        }
+        Yaml::Alias(_) => panic!("YAML aliases are not used in CloudFormation templates"),
+        Yaml::BadValue => panic!("the template holds a value YAML cannot represent"),
+    }
+}
+
+fn scalar_to_json(scalar: &Scalar) -> Value {
+    match scalar {
+        Scalar::Null => Value::Null,
+        Scalar::Boolean(value) => Value::Bool(*value),
+        Scalar::Integer(value) => json!(value),
+        Scalar::FloatingPoint(value) => json!(value.0),
+        Scalar::String(value) => Value::String(value.to_string()),
+    }
+}
+
+fn key_to_string(key: &Yaml) -> String {
+    match to_json(key) {
+        Value::String(text) => text,
+        other => other.to_string(),
+    }
+}
+
+/// `!Ref x` is `{"Ref": x}`, `!Condition x` is `{"Condition": x}`,
+/// `!GetAtt A.B` is `{"Fn::GetAtt": ["A", "B"]}`, and `!Name x` is
+/// `{"Fn::Name": x}` for every other function.
+fn intrinsic(name: &str, argument: Value) -> Value {
+    match name {
+        "Ref" | "Condition" => json!({ name: argument }),
+        "GetAtt" => {
+            let argument = match argument {
+                Value::String(text) => {
+                    let (resource, attribute) = text
+                        .split_once('.')
+                        .unwrap_or_else(|| panic!("!GetAtt {text} has no attribute"));
+                    json!([resource, attribute])
+                }
+                other => other,
+            };
+            json!({ "Fn::GetAtt": argument })
+        }
+        other => json!({ format!("Fn::{other}"): argument }),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Navigation helpers
+// ---------------------------------------------------------------------------
+
+fn resources() -> &'static Map<String, Value> {
+    TEMPLATE["Resources"]
+        .as_object()
+        .expect("Resources is a mapping")
+}
+
+fn resource(logical_id: &str) -> &'static Value {
+    resources()
+        .get(logical_id)
+        .unwrap_or_else(|| panic!("the template has no resource {logical_id}"))
+}
+
+fn resource_of_type(logical_id: &str, kind: &str) -> &'static Value {
+    let found = resource(logical_id);
+    assert_eq!(found["Type"], kind, "{logical_id} is a {kind}");
+    found
+}
+
+fn parameter_default(name: &str) -> &'static Value {
+    let default = &TEMPLATE["Parameters"][name]["Default"];
+    assert!(!default.is_null(), "parameter {name} has a default");
+    default
+}
+
+fn number(value: &Value) -> i64 {
+    match value {
+        Value::Number(number) => number.as_i64().expect("a whole number"),
+        Value::String(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("{text:?} is a whole number")),
+        other => panic!("{other} is not a number"),
+    }
+}
+
+/// Merges `local` over `global` as SAM merges `Globals`: maps recursively,
+/// lists concatenated, anything else replaced by the local value.
+fn merge(global: &Value, local: &Value) -> Value {
+    match (global, local) {
+        (Value::Object(global), Value::Object(local))
+            if !is_intrinsic(global) && !is_intrinsic(local) =>
+        {
+            let mut merged = global.clone();
+            for (key, value) in local {
+                let combined = match global.get(key) {
+                    Some(existing) => merge(existing, value),
+                    None => value.clone(),
+                };
+                merged.insert(key.clone(), combined);
+            }
+            Value::Object(merged)
+        }
+        (Value::Array(global), Value::Array(local)) => {
+            Value::Array(global.iter().chain(local).cloned().collect())
+        }
+        _ => local.clone(),
+    }
+}
+
+fn is_intrinsic(object: &Map<String, Value>) -> bool {
+    object.len() == 1
+        && object
+            .keys()
+            .all(|key| key == "Ref" || key == "Condition" || key.starts_with("Fn::"))
+}
+
+/// The function's properties with `Globals.Function` merged in.
+fn function_properties(logical_id: &str) -> Value {
+    let function = resource_of_type(logical_id, "AWS::Serverless::Function");
+    merge(&TEMPLATE["Globals"]["Function"], &function["Properties"])
+}
+
+fn ref_to(value: &Value) -> &str {
+    value["Ref"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{value} is a !Ref"))
+}
+
+fn get_att(value: &Value) -> (&str, &str) {
+    let parts = value["Fn::GetAtt"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{value} is a !GetAtt"));
+    (
+        parts[0].as_str().expect("a logical id"),
+        parts[1].as_str().expect("an attribute"),
+    )
+}
+
+/// A value that is one string or a list of strings.
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(text) => vec![text.clone()],
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str().expect("a string").to_owned())
+            .collect(),
+        other => panic!("{other} is neither a string nor a list of strings"),
+    }
+}
+
+fn statements(document: &Value) -> Vec<&Value> {
+    match &document["Statement"] {
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(_) => vec![&document["Statement"]],
+        other => panic!("policy document without statements: {other}"),
+    }
+}
+
+/// Every statement of the execution role behind a function, which must be an
+/// explicit `AWS::IAM::Role` with inline policies only: SAM policy templates
+/// or managed policies would hide what the function may do.
+fn execution_role_statements(function_id: &str) -> Vec<&'static Value> {
+    let function = resource_of_type(function_id, "AWS::Serverless::Function");
+    assert!(
+        function["Properties"]["Policies"].is_null(),
+        "{function_id} takes its permissions from its explicit role, not from SAM Policies"
+    );
+    let (role_id, attribute) = get_att(&function["Properties"]["Role"]);
+    assert_eq!(attribute, "Arn");
+    let role = resource_of_type(role_id, "AWS::IAM::Role");
+    assert!(
+        role["Properties"]["ManagedPolicyArns"].is_null(),
+        "{role_id} has no managed policies (not even AWSLambdaBasicExecutionRole, whose logs grant is on *)"
+    );
+    role["Properties"]["Policies"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{role_id} has inline policies"))
+        .iter()
+        .flat_map(|policy| statements(&policy["PolicyDocument"]))
+        .collect()
+}
+
+fn actions(statement: &Value) -> Vec<String> {
+    assert!(
+        statement["NotAction"].is_null(),
+        "no NotAction: {statement}"
+    );
+    strings(&statement["Action"])
+}
+
+fn env_names(function_id: &str) -> BTreeSet<String> {
+    function_properties(function_id)["Environment"]["Variables"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{function_id} has environment variables"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
+}
+
+// ---------------------------------------------------------------------------
+// The checks
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_template_is_a_sam_template() {
+    assert_eq!(TEMPLATE["Transform"], "AWS::Serverless-2016-10-31");
+    assert!(
+        TEMPLATE["Globals"]["Function"].is_object(),
+        "a Globals block for the functions"
+    );
+}
+
+#[test]
+fn get_token_is_granted_nothing_on_secrets_manager() {
+    let statements = execution_role_statements("GetTokenFunction");
+    let granted: BTreeSet<String> = statements.iter().flat_map(|s| actions(s)).collect();
+    for action in &granted {
+        let lower = action.to_ascii_lowercase();
+        assert!(
+            !lower.starts_with("secretsmanager:") && lower != "*",
+            "get-token may not {action}"
+        );
+    }
+    for statement in &statements {
+        assert!(
+            !statement.to_string().contains("secretsmanager."),
+            "get-token may not use a key through Secrets Manager: {statement}"
+        );
+    }
+    // And nothing beyond what it needs.
+    assert_eq!(
+        granted,
+        set(&[
+            "kms:Decrypt",
+            "lambda:InvokeFunction",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "ssm:GetParameter",
+        ])
+    );
+    for statement in &statements {
+        let actions = actions(statement);
+        if actions.contains(&"lambda:InvokeFunction".to_owned()) {
+            assert_eq!(get_att(&statement["Resource"]), ("RefreshFunction", "Arn"));
+        }
+        if actions.contains(&"kms:Decrypt".to_owned()) {
+            assert_eq!(
+                statement["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"],
+                "ssm.${AWS::Region}.amazonaws.com",
+                "get-token decrypts through SSM only"
+            );
+        }
+    }
+    assert!(!env_names("GetTokenFunction").contains("ORANGE_CREDENTIALS_SECRET_ID"));
+}
+
+#[test]
+fn refresh_alone_reads_the_credentials_secret() {
+    let statements = execution_role_statements("RefreshFunction");
+    let secret_reads: Vec<_> = statements
+        .iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("secretsmanager:")))
+        .collect();
+    assert_eq!(secret_reads.len(), 1);
+    assert_eq!(actions(secret_reads[0]), ["secretsmanager:GetSecretValue"]);
+    assert_eq!(
+        secret_reads[0]["Resource"],
+        json!({"Fn::If": ["CreateCredentialsSecret", {"Ref": "CredentialsSecret"}, {"Ref": "ExistingCredentialsSecretArn"}]})
+    );
+    let parameter_arn =
+        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${TokenParameterName}";
+    for statement in &statements {
+        if actions(statement).iter().any(|a| a.starts_with("ssm:")) {
+            assert_eq!(statement["Resource"]["Fn::Sub"], parameter_arn);
+        }
+        if actions(statement).iter().any(|a| a.starts_with("kms:")) {
+            assert_eq!(get_att(&statement["Resource"]), ("TokenKey", "Arn"));
+            assert!(
+                !statement["Condition"]["StringEquals"]["kms:ViaService"].is_null(),
+                "every key grant goes through one service: {statement}"
+            );
+        }
+    }
+}
+
+/// Statements whose `Resource` must name what they grant. Key policies are
+/// the one exception AWS imposes: in a key policy `"Resource": "*"` means
+/// "this key" and no other value is accepted.
+#[test]
+fn every_iam_statement_names_its_resources() {
+    let mut checked = 0;
+    for (logical_id, resource) in resources() {
+        let properties = &resource["Properties"];
+        let documents: Vec<&Value> = match resource["Type"].as_str().unwrap_or_default() {
+            "AWS::IAM::Role" => properties["Policies"]
+                .as_array()
+                .map(|policies| policies.iter().map(|p| &p["PolicyDocument"]).collect())
+                .unwrap_or_default(),
+            "AWS::IAM::ManagedPolicy"
+            | "AWS::IAM::Policy"
+            | "AWS::SQS::QueuePolicy"
+            | "AWS::SNS::TopicPolicy" => {
+                vec![&properties["PolicyDocument"]]
+            }
+            "AWS::Serverless::Function" => {
+                assert!(
+                    properties["Policies"].is_null(),
+                    "{logical_id}: permissions live in explicit roles"
+                );
+                vec![]
+            }
+            "AWS::KMS::Key" => {
+                for statement in statements(&properties["KeyPolicy"]) {
+                    assert_eq!(
+                        statement["Resource"], "*",
+                        "{logical_id}: key policies name the key as *"
+                    );
+                }
+                vec![]
+            }
+            _ => vec![],
+        };
+        for document in documents {
+            for statement in statements(document) {
+                assert!(
+                    statement["NotResource"].is_null(),
+                    "{logical_id}: no NotResource"
+                );
+                let resource = &statement["Resource"];
+                assert!(
+                    !resource.is_null(),
+                    "{logical_id}: a Resource in {statement}"
+                );
+                assert_named(logical_id, resource);
+                for action in actions(statement) {
+                    assert!(
+                        action != "*" && !action.ends_with(":*"),
+                        "{logical_id}: {action} is a wildcard action"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 15, "only {checked} IAM statements found");
+}
+
+/// No `*` anywhere in a resource: a literal ARN, a `!Sub` template, both
+/// branches of an `!If`; `!Ref`/`!GetAtt` name one resource of the stack,
+/// and a `!Ref`'d parameter must constrain its value.
+fn assert_named(logical_id: &str, resource: &Value) {
+    match resource {
+        Value::String(text) => assert!(
+            !text.contains('*'),
+            "{logical_id}: {text} is a wildcard resource"
+        ),
+        Value::Array(items) => {
+            assert!(!items.is_empty(), "{logical_id}: an empty Resource list");
+            items.iter().for_each(|item| assert_named(logical_id, item));
+        }
+        Value::Object(object) if object.contains_key("Ref") => {
+            let name = ref_to(resource);
+            if let Some(parameter) = TEMPLATE["Parameters"].get(name) {
+                assert!(
+                    parameter["AllowedPattern"].is_string(),
+                    "{logical_id}: parameter {name} used as a Resource needs an AllowedPattern"
+                );
+            } else {
+                assert!(resources().contains_key(name), "{logical_id}: !Ref {name}");
+            }
+        }
+        Value::Object(object) if object.contains_key("Fn::GetAtt") => {
+            let (target, _) = get_att(resource);
+            assert!(
+                resources().contains_key(target),
+                "{logical_id}: !GetAtt {target}"
+            );
+        }
+        Value::Object(object) if object.contains_key("Fn::Sub") => match &object["Fn::Sub"] {
+            Value::String(template) => assert_named(logical_id, &Value::String(template.clone())),
+            Value::Array(parts) => assert_named(logical_id, &parts[0]),
+            other => panic!("{logical_id}: odd !Sub {other}"),
+        },
+        Value::Object(object) if object.contains_key("Fn::If") => {
+            let branches = object["Fn::If"].as_array().expect("!If takes a list");
+            assert_named(logical_id, &branches[1]);
+            assert_named(logical_id, &branches[2]);
+        }
+        other => panic!("{logical_id}: cannot tell what {other} names"),
+    }
+}
+
+#[test]
+fn refresh_runs_alone_on_a_schedule_with_a_dead_letter_queue() {
+    let properties = function_properties("RefreshFunction");
+    assert_eq!(properties["ReservedConcurrentExecutions"], 1);
+
+    let schedules: Vec<&Value> = properties["Events"]
+        .as_object()
+        .expect("refresh has Events")
+        .values()
+        .filter(|event| matches!(event["Type"].as_str(), Some("ScheduleV2" | "Schedule")))
+        .collect();
+    assert_eq!(schedules.len(), 1, "refresh has one schedule");
+    let schedule = &schedules[0]["Properties"];
+    assert_eq!(
+        schedule["ScheduleExpression"]["Fn::Sub"],
+        "rate(${RefreshScheduleRateMinutes} minutes)"
+    );
+    if schedules[0]["Type"] == "ScheduleV2" {
+        // Scheduler's default payload is not an event the contract accepts.
+        assert_eq!(schedule["Input"], "{}");
+        assert_eq!(
+            schedule["OmitName"], true,
+            "two stacks can share an account"
+        );
+    }
+
+    // Failed asynchronous (scheduled) runs end in an encrypted queue.
+    let invoke = &properties["EventInvokeConfig"];
+    let retries = number(&invoke["MaximumRetryAttempts"]);
+    assert!((0..=2).contains(&retries));
+    assert!(!invoke["MaximumEventAgeInSeconds"].is_null());
+    let (queue_id, _) = get_att(&invoke["DestinationConfig"]["OnFailure"]["Destination"]);
+    let queue = resource_of_type(queue_id, "AWS::SQS::Queue");
+    assert_eq!(
+        get_att(&queue["Properties"]["KmsMasterKeyId"]),
+        ("TokenKey", "Arn")
+    );
+    assert_eq!(get_att(&schedule["DeadLetterConfig"]["Arn"]).0, queue_id);
+}
+
+#[test]
+fn both_functions_are_rust_on_al2023_arm64_with_json_logs() {
+    for (function_id, binary, timeout) in [
+        ("RefreshFunction", "refresh", 30),
+        ("GetTokenFunction", "get-token", 40),
+    ] {
+        let metadata = &resource(function_id)["Metadata"];
+        assert_eq!(metadata["BuildMethod"], "rust-cargolambda", "{function_id}");
+        assert_eq!(
+            metadata["BuildProperties"]["Binary"], binary,
+            "{function_id}"
+        );
+
+        let properties = function_properties(function_id);
+        assert_eq!(
+            properties["CodeUri"], ".",
+            "{function_id} builds from the workspace root"
+        );
+        assert_eq!(properties["Runtime"], "provided.al2023", "{function_id}");
+        assert_eq!(
+            properties["Architectures"],
+            json!(["arm64"]),
+            "{function_id}"
+        );
+        assert_eq!(properties["Handler"], "bootstrap", "{function_id}");
+        assert_eq!(properties["MemorySize"], 128, "{function_id}");
+        assert_eq!(properties["Timeout"], timeout, "{function_id}");
+        let logging = &properties["LoggingConfig"];
+        assert_eq!(logging["LogFormat"], "JSON", "{function_id}");
+        // Audit events are INFO and EMF metric lines count as INFO: a higher
+        // application level would drop both.
+        let levels = match &logging["ApplicationLogLevel"] {
+            Value::String(level) => vec![level.clone()],
+            reference => strings(&TEMPLATE["Parameters"][ref_to(reference)]["AllowedValues"]),
+        };
+        for level in levels {
+            assert!(
+                ["TRACE", "DEBUG", "INFO"].contains(&level.as_str()),
+                "{function_id}: application log level {level} would drop the audit events and metrics"
+            );
+        }
+        assert!(!logging["SystemLogLevel"].is_null(), "{function_id}");
+    }
+}
+
+#[test]
+fn environment_variables_are_the_contracts() {
+    assert_eq!(
+        env_names("RefreshFunction"),
+        set(&[
+            "ORANGE_TOKEN_ENDPOINT",
+            "ORANGE_OAUTH_SCOPE",
+            "ORANGE_CREDENTIALS_SECRET_ID",
+            "TOKEN_PARAMETER_NAME",
+            "TOKEN_KMS_KEY_ID",
+            "OAUTH_REFRESH_THRESHOLD_MINUTES",
+            "ORANGE_HTTP_TIMEOUT_SECONDS",
+        ])
+    );
+    assert_eq!(
+        env_names("GetTokenFunction"),
+        set(&[
+            "TOKEN_PARAMETER_NAME",
+            "OAUTH_EXPIRY_BUFFER_MINUTES",
+            "OAUTH_CACHE_ENABLED",
+            "REFRESH_FUNCTION_NAME",
+        ])
+    );
+
+    let refresh = &function_properties("RefreshFunction")["Environment"]["Variables"];
+    let get_token = &function_properties("GetTokenFunction")["Environment"]["Variables"];
+    assert_eq!(
+        ref_to(&refresh["ORANGE_TOKEN_ENDPOINT"]),
+        "OrangeTokenEndpoint"
+    );
+    assert_eq!(
+        parameter_default("OrangeTokenEndpoint"),
+        "https://api.orange.com/oauth/v3/token"
+    );
+    assert_eq!(ref_to(&refresh["ORANGE_OAUTH_SCOPE"]), "OrangeOAuthScope");
+    assert_eq!(
+        parameter_default("OrangeOAuthScope"),
+        "",
+        "no scope unless configured"
+    );
+    assert_eq!(get_att(&refresh["TOKEN_KMS_KEY_ID"]), ("TokenKey", "Arn"));
+    assert_eq!(refresh["ORANGE_HTTP_TIMEOUT_SECONDS"], "10");
+    assert_eq!(get_token["OAUTH_CACHE_ENABLED"], "true");
+    assert_eq!(
+        ref_to(&get_token["REFRESH_FUNCTION_NAME"]),
+        "RefreshFunction"
+    );
+    for variables in [refresh, get_token] {
+        assert_eq!(
+            ref_to(&variables["TOKEN_PARAMETER_NAME"]),
+            "TokenParameterName"
+        );
+    }
+    assert_eq!(
+        parameter_default("TokenParameterName"),
+        "/orange-sms/oauth/access-token"
+    );
+}
+
+/// The contract: the defaults leave at least three scheduled refresh attempts
+/// between the threshold and the buffer.
+#[test]
+fn default_timings_leave_three_scheduled_attempts() {
+    let refresh = &function_properties("RefreshFunction")["Environment"]["Variables"];
+    let get_token = &function_properties("GetTokenFunction")["Environment"]["Variables"];
+    let threshold_parameter = ref_to(&refresh["OAUTH_REFRESH_THRESHOLD_MINUTES"]);
+    let buffer_parameter = ref_to(&get_token["OAUTH_EXPIRY_BUFFER_MINUTES"]);
+
+    let threshold = number(parameter_default(threshold_parameter));
+    let buffer = number(parameter_default(buffer_parameter));
+    let rate = number(parameter_default("RefreshScheduleRateMinutes"));
+    assert_eq!((threshold, buffer, rate), (20, 5, 4));
+    assert!(
+        (threshold - buffer) / rate >= 3,
+        "({threshold} - {buffer}) / {rate} leaves fewer than three attempts"
+    );
+    // Even the slowest schedule the stack accepts keeps the rule with these defaults.
+    let slowest = number(&TEMPLATE["Parameters"]["RefreshScheduleRateMinutes"]["MaxValue"]);
+    assert!((threshold - buffer) / slowest >= 3, "rate up to {slowest}");
+}
+
+#[test]
+fn log_groups_are_kept_and_encrypted_with_the_stack_key() {
+    let key = resource_of_type("TokenKey", "AWS::KMS::Key");
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
+    let logs_arns: Vec<&Value> = statements(&key["Properties"]["KeyPolicy"])
+        .into_iter()
+        .filter_map(|statement| {
+            statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].as_array()
+        })
+        .flatten()
+        .collect();
+
+    // Six years of audit logs (2192 days, a value CloudWatch Logs accepts).
+    assert_eq!(number(parameter_default("LogRetentionDays")), 2192);
+    for function_id in ["RefreshFunction", "GetTokenFunction"] {
+        let properties = function_properties(function_id);
+        let group_id = ref_to(&properties["LoggingConfig"]["LogGroup"]);
+        let group = &resource_of_type(group_id, "AWS::Logs::LogGroup")["Properties"];
+        assert_eq!(
+            ref_to(&group["RetentionInDays"]),
+            "LogRetentionDays",
+            "{group_id}"
+        );
+        assert_eq!(
+            get_att(&group["KmsKeyId"]),
+            ("TokenKey", "Arn"),
+            "{group_id}"
+        );
+        // The key policy lets CloudWatch Logs use the key for exactly this group.
+        let name = group["LogGroupName"]["Fn::Sub"]
+            .as_str()
+            .expect("a !Sub log group name");
+        let arn = format!(
+            "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}"
+        );
+        assert!(
+            logs_arns
+                .iter()
+                .any(|allowed| allowed["Fn::Sub"] == arn.as_str()),
+            "the key policy does not allow CloudWatch Logs for {name}"
+        );
+    }
+}
+
+#[test]
+fn callers_get_a_policy_that_invokes_get_token_only() {
+    let policy = resource_of_type("GetTokenInvokePolicy", "AWS::IAM::ManagedPolicy");
+    let statements = statements(&policy["Properties"]["PolicyDocument"]);
+    assert_eq!(statements.len(), 1);
+    assert_eq!(actions(statements[0]), ["lambda:InvokeFunction"]);
+    assert_eq!(
+        get_att(&statements[0]["Resource"]),
+        ("GetTokenFunction", "Arn")
+    );
+
+    let outputs = TEMPLATE["Outputs"].as_object().expect("Outputs");
+    assert_eq!(
+        ref_to(&outputs["GetTokenInvokePolicyArn"]["Value"]),
+        "GetTokenInvokePolicy"
+    );
+    for name in [
+        "RefreshFunctionName",
+        "RefreshFunctionArn",
+        "GetTokenFunctionName",
+        "GetTokenFunctionArn",
+        "TokenParameterName",
+        "CredentialsSecretArn",
+        "KmsKeyArn",
+    ] {
+        assert!(outputs.contains_key(name), "output {name}");
+    }
+}
