@@ -15,7 +15,7 @@ pub mod protocol;
 
 #[cfg(feature = "server")]
 pub mod audit;
-#[cfg(feature = "server")]
+#[cfg(any(feature = "server", feature = "caller"))]
 pub mod clock;
 #[cfg(feature = "server")]
 pub mod config;

@@ -41,7 +41,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use tracing::{debug, info};
 
 pub use auth::{AuthFailure, is_auth_failure};
@@ -58,20 +58,7 @@ pub const BUFFER_VARIABLE: &str = "OAUTH_EXPIRY_BUFFER_MINUTES";
 /// Largest `min_ttl_seconds` get-token accepts.
 pub const MAX_MIN_TTL_SECONDS: u32 = 1800;
 
-/// The time the cache judges freshness by: the system clock, or a fake one in tests.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+pub use crate::clock::{Clock, SystemClock};
 
 /// A client of the get-token function with an in-memory token cache.
 ///
@@ -426,7 +413,7 @@ impl TokenClientBuilder {
     }
 
     /// The clock the cache judges freshness by (default: the system clock).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
     }
