@@ -438,9 +438,7 @@ impl RefreshInvoker for InProcessRefresh {
             }),
             None => match self.harness.invoke(payload).await {
                 // What Lambda would carry: the serialised answer, or the Diagnostic.
-                Ok(response) => {
-                    RefreshReply::from_payload(&serde_json::to_vec(&response).unwrap())
-                }
+                Ok(response) => RefreshReply::from_payload(&serde_json::to_vec(&response).unwrap()),
                 Err(error) => Err(RefreshInvokeError::Function {
                     error_type: error.error_type().to_owned(),
                     error_message: error.to_string(),

@@ -1,0 +1,474 @@
+//! One get-token invocation: validate the event, then `get`, `refresh` or `status`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use serde_json::Value;
+
+use orange_token::audit::{AuditEvent, AuditLog, RefreshOutcome, TokenSource};
+use orange_token::clock::Clock;
+use orange_token::config::GetTokenConfig;
+use orange_token::envelope::{TokenEnvelope, rfc3339};
+use orange_token::error::ServiceError;
+use orange_token::metrics::Metrics;
+use orange_token::protocol::{Action, StatusResponse, TokenResponse};
+use orange_token::store::TokenStore;
+
+use crate::cache::TokenCache;
+use crate::invoker::{RefreshCall, RefreshInvokeError, RefreshInvoker};
+use crate::request::parse_request;
+
+/// The longest part of the refresh function's `errorMessage` quoted in get-token's own.
+const MAX_QUOTED_MESSAGE_CHARS: usize = 300;
+
+/// How long a `get` or `refresh` waits for a token stored by a refresh that is already
+/// running, when its own invoke of the refresh function is throttled: `attempts`
+/// re-reads of the store, the first after `first_delay`, each wait twice the last,
+/// at most `max_delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleWait {
+    pub attempts: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for ThrottleWait {
+    /// 5 re-reads after 0.2, 0.4, 0.8, 1 and 1 s (3.4 s in all).
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ThrottleWait {
+    /// The waits before each re-read.
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        let (first, max) = (self.first_delay, self.max_delay);
+        (0..self.attempts).map(move |attempt| {
+            first
+                .checked_mul(1u32 << attempt.min(16))
+                .unwrap_or(max)
+                .min(max)
+        })
+    }
+}
+
+/// What the function holds between invocations; built once in `main`.
+pub struct GetTokenState<S, R> {
+    pub config: GetTokenConfig,
+    pub store: S,
+    pub refresh: R,
+    pub cache: TokenCache,
+    pub audit: AuditLog,
+    pub metrics: Metrics,
+    pub clock: Arc<dyn Clock>,
+    pub throttle_wait: ThrottleWait,
+}
+
+impl<S, R> GetTokenState<S, R> {
+    /// A state with an empty memory and the default [`ThrottleWait`].
+    pub fn new(
+        config: GetTokenConfig,
+        store: S,
+        refresh: R,
+        audit: AuditLog,
+        metrics: Metrics,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            refresh,
+            cache: TokenCache::new(),
+            audit,
+            metrics,
+            clock,
+            throttle_wait: ThrottleWait::default(),
+        }
+    }
+}
+
+/// The function's answer: a token (`get`, `refresh`) or a health report (`status`).
+/// `Debug` never shows the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum GetTokenResponse {
+    Token(TokenResponse),
+    Status(StatusResponse),
+}
+
+/// Handles one invocation.
+pub async fn handle<S: TokenStore, R: RefreshInvoker>(
+    state: &GetTokenState<S, R>,
+    event: LambdaEvent<Value>,
+) -> Result<GetTokenResponse, ServiceError> {
+    let request_id = event.context.request_id.clone();
+    let request = parse_request(&event.payload).inspect_err(|error| {
+        // The message names the field, never its value.
+        tracing::warn!(error = %error, "invalid get-token request");
+    })?;
+    let invocation = Invocation {
+        state,
+        request_id: &request_id,
+        caller: request.caller,
+    };
+    let min_life = state.config.expiry_buffer.max(Duration::from_secs(
+        request.min_ttl_seconds.unwrap_or(0).into(),
+    ));
+    match request.action {
+        Action::Get => invocation.get(min_life).await.map(GetTokenResponse::Token),
+        Action::Refresh => invocation
+            .refresh(request.rejected_token_id.as_deref(), min_life)
+            .await
+            .map(GetTokenResponse::Token),
+        Action::Status => Ok(GetTokenResponse::Status(invocation.status().await)),
+    }
+}
+
+struct Invocation<'a, S, R> {
+    state: &'a GetTokenState<S, R>,
+    request_id: &'a str,
+    caller: Option<String>,
+}
+
+/// Who renewed the token a renewal ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RenewedBy {
+    /// This invocation's invoke of the refresh function.
+    ThisInvocation,
+    /// A refresh that was already running (this invocation's invoke was throttled).
+    AnotherRefresh,
+}
+
+impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
+    /// `get`: a token with at least `min_life` left.
+    async fn get(&self, min_life: Duration) -> Result<TokenResponse, ServiceError> {
+        match self.find_or_renew(min_life).await {
+            Ok((envelope, source)) => Ok(self.serve(&envelope, source)),
+            Err(error) => Err(self.unavailable(error)),
+        }
+    }
+
+    async fn find_or_renew(
+        &self,
+        min_life: Duration,
+    ) -> Result<(TokenEnvelope, TokenSource), ServiceError> {
+        let state = self.state;
+        if !state.config.cache_enabled {
+            // Every get reads the store; only a renewal is shared.
+            if let Some(envelope) = self.load_servable(min_life, None).await? {
+                return Ok((envelope, TokenSource::Store));
+            }
+            let _refill = state.cache.refill.lock().await;
+            let envelope = self.load_or_renew(min_life).await?;
+            return Ok((envelope, TokenSource::Store));
+        }
+        if let Some(envelope) = state.cache.fresh(state.clock.now(), min_life) {
+            return Ok((envelope, TokenSource::Memory));
+        }
+        let _refill = state.cache.refill.lock().await;
+        // Another invocation may have refilled the memory while this one waited.
+        if let Some(envelope) = state.cache.fresh(state.clock.now(), min_life) {
+            return Ok((envelope, TokenSource::Memory));
+        }
+        let envelope = self.load_or_renew(min_life).await?;
+        state.cache.put(envelope.clone());
+        Ok((envelope, TokenSource::Store))
+    }
+
+    /// The stored token if it has `min_life` left; otherwise one invoke of the refresh
+    /// function with `{"min_ttl_seconds": min_life}` and the token it stored.
+    async fn load_or_renew(&self, min_life: Duration) -> Result<TokenEnvelope, ServiceError> {
+        if let Some(envelope) = self.load_servable(min_life, None).await? {
+            return Ok(envelope);
+        }
+        tracing::info!(
+            min_life_seconds = min_life.as_secs(),
+            "no stored token with enough life left; invoking the refresh function"
+        );
+        let (envelope, _) = self
+            .renew(RefreshCall::with_min_life(min_life), min_life, None)
+            .await?;
+        Ok(envelope)
+    }
+
+    /// `refresh`: the caller's request was rejected with `rejected_token_id`. The memory
+    /// is not trusted: the store decides.
+    async fn refresh(
+        &self,
+        rejected_token_id: Option<&str>,
+        min_life: Duration,
+    ) -> Result<TokenResponse, ServiceError> {
+        let state = self.state;
+        if let Some(rejected) = rejected_token_id
+            && state.cache.evict(rejected)
+        {
+            tracing::info!(
+                rejected_token_id = rejected,
+                "rejected token dropped from memory"
+            );
+        }
+        let result: Result<(TokenEnvelope, RefreshOutcome), ServiceError> = async {
+            let _renewal = state.cache.renewal.lock().await;
+            let stored = self.load().await?;
+            if let (Some(rejected), Some(current)) = (rejected_token_id, &stored)
+                && current.token_id != rejected
+                && current.has_life_left(state.clock.now(), min_life)
+            {
+                return Ok((current.clone(), RefreshOutcome::AlreadyRenewed));
+            }
+            // The token to replace: the rejected one, or (no id given) the one stored now.
+            let replaced = rejected_token_id
+                .map(str::to_owned)
+                .or_else(|| stored.map(|current| current.token_id));
+            tracing::info!(
+                rejected_token_id,
+                "the rejected token is still the stored one; forcing a renewal"
+            );
+            let (envelope, renewed_by) = self
+                .renew(RefreshCall::forced(), min_life, replaced.as_deref())
+                .await?;
+            let outcome = match renewed_by {
+                RenewedBy::ThisInvocation => RefreshOutcome::Renewed,
+                RenewedBy::AnotherRefresh => RefreshOutcome::AlreadyRenewed,
+            };
+            Ok((envelope, outcome))
+        }
+        .await;
+        let (envelope, outcome) = result.map_err(|error| self.unavailable(error))?;
+        if state.config.cache_enabled {
+            state.cache.put(envelope.clone());
+        }
+        self.audit(AuditEvent::TokenRefreshRequested {
+            caller: self.caller.clone(),
+            rejected_token_id: rejected_token_id.map(str::to_owned),
+            outcome,
+        });
+        tracing::info!(token_id = %envelope.token_id, ?outcome, "refresh request answered");
+        Ok(self.serve(&envelope, TokenSource::Store))
+    }
+
+    /// Invokes the refresh function once with `call`, then answers the stored token if
+    /// it has `min_life` left and is not `replaced`. A throttled invoke (a refresh is
+    /// already running) is followed by a few spaced re-reads of the store.
+    async fn renew(
+        &self,
+        call: RefreshCall,
+        min_life: Duration,
+        replaced: Option<&str>,
+    ) -> Result<(TokenEnvelope, RenewedBy), ServiceError> {
+        match self.state.refresh.invoke(call).await {
+            Ok(reply) => {
+                tracing::info!(
+                    token_id = %reply.token_id,
+                    refreshed = reply.refreshed,
+                    "the refresh function answered"
+                );
+                self.stored_after_renewal(min_life, replaced)
+                    .await
+                    .map(|envelope| (envelope, RenewedBy::ThisInvocation))
+            }
+            Err(error @ RefreshInvokeError::InvalidAnswer { .. }) => {
+                // The refresh function succeeded (no function error) but its answer is
+                // not understood: the store tells whether it renewed.
+                tracing::warn!(error = %error, "reading the store after an unexpected refresh answer");
+                self.stored_after_renewal(min_life, replaced)
+                    .await
+                    .map(|envelope| (envelope, RenewedBy::ThisInvocation))
+            }
+            Err(RefreshInvokeError::Throttled { message }) => {
+                tracing::info!(%message, "refresh invoke throttled: waiting for the running refresh");
+                let wait = self.state.throttle_wait;
+                for delay in wait.delays() {
+                    tokio::time::sleep(delay).await;
+                    if let Some(envelope) = self.load_servable(min_life, replaced).await? {
+                        return Ok((envelope, RenewedBy::AnotherRefresh));
+                    }
+                }
+                let waited: Duration = wait.delays().sum();
+                Err(ServiceError::TokenUnavailable(format!(
+                    "the refresh function is throttled (a renewal is already running) and no servable token was stored within {} ms",
+                    waited.as_millis()
+                )))
+            }
+            Err(RefreshInvokeError::Function {
+                error_type,
+                error_message,
+            }) => Err(ServiceError::TokenUnavailable(format!(
+                "renewal failed: the refresh function answered {error_type}: {}",
+                quote(&error_message)
+            ))),
+            Err(error @ RefreshInvokeError::Invoke { .. }) => Err(ServiceError::TokenUnavailable(
+                format!("renewal failed: {}", quote(&error.to_string())),
+            )),
+        }
+    }
+
+    async fn stored_after_renewal(
+        &self,
+        min_life: Duration,
+        replaced: Option<&str>,
+    ) -> Result<TokenEnvelope, ServiceError> {
+        self.load_servable(min_life, replaced).await?.ok_or_else(|| {
+            ServiceError::TokenUnavailable(format!(
+                "the refresh function succeeded but the stored token does not have {} s of life left",
+                min_life.as_secs()
+            ))
+        })
+    }
+
+    /// The stored token if it has `min_life` left and is not `replaced`.
+    async fn load_servable(
+        &self,
+        min_life: Duration,
+        replaced: Option<&str>,
+    ) -> Result<Option<TokenEnvelope>, ServiceError> {
+        let now = self.state.clock.now();
+        Ok(self.load().await?.filter(|envelope| {
+            envelope.has_life_left(now, min_life)
+                && replaced.is_none_or(|replaced| envelope.token_id != replaced)
+        }))
+    }
+
+    async fn load(&self) -> Result<Option<TokenEnvelope>, ServiceError> {
+        Ok(self.state.store.load().await?)
+    }
+
+    /// `status`: the stored token's health, never the token. A store that cannot be read
+    /// is reported as unhealthy, not as an error, so that a health check reads why.
+    async fn status(&self) -> StatusResponse {
+        let state = self.state;
+        let buffer = state.config.expiry_buffer.as_secs();
+        let loaded = state.store.load().await;
+        let now = state.clock.now();
+        let response = match loaded {
+            Ok(Some(envelope)) => {
+                let expires_in = envelope.expires_in(now);
+                let healthy = i128::from(expires_in) > i128::from(buffer);
+                let message = if healthy {
+                    format!(
+                        "token {} has {expires_in} s left, more than the {buffer} s buffer",
+                        envelope.token_id
+                    )
+                } else {
+                    format!(
+                        "token {} has {expires_in} s left, not more than the {buffer} s buffer: it is no longer served",
+                        envelope.token_id
+                    )
+                };
+                StatusResponse {
+                    healthy,
+                    token_id: Some(envelope.token_id.clone()),
+                    issued_at: Some(rfc3339(envelope.issued_at)),
+                    expires_at: Some(rfc3339(envelope.expires_at)),
+                    expires_in: Some(expires_in),
+                    message,
+                }
+            }
+            Ok(None) => StatusResponse {
+                healthy: false,
+                token_id: None,
+                issued_at: None,
+                expires_at: None,
+                expires_in: None,
+                message: format!(
+                    "no token is stored in {} (or the stored value is not a token envelope)",
+                    state.store.parameter_name()
+                ),
+            },
+            Err(error) => {
+                tracing::error!(error = %error, "health check could not read the token store");
+                StatusResponse {
+                    healthy: false,
+                    token_id: None,
+                    issued_at: None,
+                    expires_at: None,
+                    expires_in: None,
+                    message: error.to_string(),
+                }
+            }
+        };
+        self.audit(AuditEvent::HealthChecked {
+            healthy: response.healthy,
+            expires_in: response.expires_in,
+        });
+        state
+            .metrics
+            .remaining_lifetime(now, response.expires_in.unwrap_or(0));
+        tracing::info!(healthy = response.healthy, expires_in = ?response.expires_in, "health checked");
+        response
+    }
+
+    /// The answer for `envelope`, audited and counted. The token itself goes only into
+    /// the returned value.
+    fn serve(&self, envelope: &TokenEnvelope, source: TokenSource) -> TokenResponse {
+        let now = self.state.clock.now();
+        let expires_in = envelope.expires_in(now);
+        self.audit(AuditEvent::TokenServed {
+            token_id: envelope.token_id.clone(),
+            caller: self.caller.clone(),
+            source,
+            expires_in,
+        });
+        self.state.metrics.token_served(now, source, expires_in);
+        tracing::info!(token_id = %envelope.token_id, ?source, expires_in, "token served");
+        TokenResponse {
+            access_token: envelope.access_token.expose().to_owned(),
+            token_type: envelope.token_type.clone(),
+            expires_at: rfc3339(envelope.expires_at),
+            expires_in,
+            token_id: envelope.token_id.clone(),
+        }
+    }
+
+    /// Audits and counts a failure to serve a token.
+    fn unavailable(&self, error: ServiceError) -> ServiceError {
+        tracing::error!(error_type = error.error_type(), error = %error, "no token served");
+        self.audit(AuditEvent::TokenUnavailable {
+            caller: self.caller.clone(),
+            reason: error.to_string(),
+        });
+        self.state.metrics.token_unavailable(self.state.clock.now());
+        error
+    }
+
+    fn audit(&self, event: AuditEvent) {
+        self.state
+            .audit
+            .emit(self.request_id, self.state.clock.now(), event);
+    }
+}
+
+fn quote(message: &str) -> String {
+    let mut quoted: String = message.chars().take(MAX_QUOTED_MESSAGE_CHARS).collect();
+    if quoted.len() < message.len() {
+        quoted.push_str("...");
+    }
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_waits_double_up_to_the_cap() {
+        let delays: Vec<u64> = ThrottleWait::default()
+            .delays()
+            .map(|delay| u64::try_from(delay.as_millis()).unwrap())
+            .collect();
+        assert_eq!(delays, [200, 400, 800, 1000, 1000]);
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        assert_eq!(quote("short"), "short");
+        let quoted = quote(&"x".repeat(1000));
+        assert_eq!(quoted.len(), MAX_QUOTED_MESSAGE_CHARS + 3);
+    }
+}
