@@ -29,6 +29,8 @@ pub mod endpoint;
 pub mod envelope;
 #[cfg(feature = "server")]
 pub mod error;
+#[cfg(any(feature = "caller", feature = "server"))]
+pub mod lambda_invoke;
 #[cfg(feature = "server")]
 pub mod log_sink;
 #[cfg(feature = "server")]

@@ -1,9 +1,9 @@
 //! What can go wrong getting a token, and using it.
 
 use std::error::Error as StdError;
-use std::fmt;
 use std::sync::Arc;
 
+use crate::lambda_invoke::InvokeError;
 use crate::protocol::error_type;
 
 /// The `errorType`s of get-token that mean "the token service cannot serve a token
@@ -51,31 +51,28 @@ pub enum TokenError {
     InvalidResponse { reason: String },
 }
 
-/// Why a Lambda invoke failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InvokeFailure {
-    /// Lambda throttled the invoke (HTTP 429: concurrency or request rate).
-    Throttled,
-    /// Lambda failed or could not run the function right now (HTTP 5xx, or 409 while
-    /// the function is being updated).
-    Service,
-    /// The invoke did not complete: timeout, connection or I/O failure.
-    Transport,
-    /// Lambda refused the request (function not found, access denied, bad request:
-    /// other HTTP 4xx) or it could not be built (no region, no credentials). A
-    /// deployment or IAM problem that retrying will not fix.
-    Configuration,
-}
+pub use crate::lambda_invoke::InvokeFailure;
 
-impl fmt::Display for InvokeFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InvokeFailure::Throttled => "throttled",
-            InvokeFailure::Service => "Lambda service failure",
-            InvokeFailure::Transport => "transport failure",
-            InvokeFailure::Configuration => "configuration",
-        })
+impl From<InvokeError> for TokenError {
+    fn from(error: InvokeError) -> Self {
+        match error {
+            InvokeError::Function {
+                error_type,
+                error_message,
+            } => TokenError::Function {
+                error_type,
+                error_message,
+            },
+            InvokeError::Invoke {
+                kind,
+                message,
+                source,
+            } => TokenError::Invoke {
+                kind,
+                message,
+                source,
+            },
+        }
     }
 }
 

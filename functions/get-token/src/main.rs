@@ -1,0 +1,59 @@
+//! Builds the clients once and runs the get-token handler under the Lambda runtime.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+use get_token::handler::{GetTokenState, handle};
+use get_token::invoker::LambdaRefreshInvoker;
+use orange_token::audit::AuditLog;
+use orange_token::clock::SystemClock;
+use orange_token::config::GetTokenConfig;
+use orange_token::log_sink::LogSink;
+use orange_token::metrics::Metrics;
+use orange_token::store::SsmTokenStore;
+
+/// Longer than the refresh function's 30-second timeout: a synchronous renewal is
+/// waited for, not cut off.
+const REFRESH_INVOKE_READ_TIMEOUT: Duration = Duration::from_secs(35);
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = GetTokenConfig::from_env().inspect_err(|error| {
+        tracing::error!(error = %error, "get-token cannot start: configuration is invalid");
+    })?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let function_name =
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "get-token".to_owned());
+    // The shared configuration's timeouts (the connect timeout) plus a long read timeout.
+    let timeouts = aws
+        .timeout_config()
+        .map(TimeoutConfig::to_builder)
+        .unwrap_or_default()
+        .read_timeout(REFRESH_INVOKE_READ_TIMEOUT)
+        .build();
+    let lambda = aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(&aws)
+            .timeout_config(timeouts)
+            .build(),
+    );
+    let state = GetTokenState::new(
+        config.clone(),
+        SsmTokenStore::reader(aws_sdk_ssm::Client::new(&aws), &config.parameter_name),
+        LambdaRefreshInvoker::new(lambda, &config.refresh_function_name),
+        AuditLog::new(LogSink::Stdout, &function_name),
+        Metrics::new(LogSink::Stdout, &function_name),
+        Arc::new(SystemClock),
+    );
+    let state = &state;
+    // Boxed: the handler's future nests the SDK's deep futures several times over, too
+    // deep for the compiler's default recursion limit when inlined into the runtime's.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        Box::pin(handle(state, event))
+    }))
+    .await
+}
