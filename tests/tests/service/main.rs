@@ -3,6 +3,7 @@
 //! local Orange-like token endpoint (`tools/mock-orange`, started by each test).
 
 mod get_token;
+mod day;
 mod harness;
 mod hostile_input;
 mod refresh;
