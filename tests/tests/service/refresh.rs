@@ -509,3 +509,50 @@ async fn bad_events_are_invalid_requests_and_touch_nothing() {
     assert_eq!(harness.mock.token_requests(), 0);
     assert!(harness.stored_raw().await.is_none());
 }
+
+/// The scheduled run and a forced one race: the slow one (asked first, answered last)
+/// must not overwrite the newer token the fast one stored.
+#[tokio::test]
+async fn racing_refreshes_leave_the_newer_token_stored() {
+    let harness = std::sync::Arc::new(
+        RefreshHarness::with(RefreshOptions {
+            http_timeout_seconds: 5,
+            ..RefreshOptions::default()
+        })
+        .await,
+    );
+    harness.mock.push_fault(Fault::Delay { millis: 2500 });
+    let slow = {
+        let harness = harness.clone();
+        tokio::spawn(async move { harness.scheduled().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let fast = harness
+        .invoke(json!({"force": true}))
+        .await
+        .expect("forced refresh");
+    let stored_by_fast = harness.stored_raw().await.expect("stored");
+
+    let slow = slow
+        .await
+        .unwrap()
+        .expect("the slow run answers the newer token");
+
+    assert_eq!(harness.mock.token_requests(), 2);
+    assert_eq!(
+        slow.token_id, fast.token_id,
+        "the slow run answers what is stored"
+    );
+    assert_eq!(harness.stored_raw().await, Some(stored_by_fast));
+    let stored = harness.stored_envelope().await.unwrap();
+    assert_eq!(stored["token_id"], fast.token_id.as_str());
+    assert_eq!(
+        harness
+            .audit_event_names()
+            .iter()
+            .filter(|name| *name == "TOKEN_STORED")
+            .count(),
+        1,
+        "the older token was never written"
+    );
+}
