@@ -29,6 +29,8 @@ pub mod endpoint;
 pub mod envelope;
 #[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
+pub mod event;
 #[cfg(any(feature = "caller", feature = "server"))]
 pub mod lambda_invoke;
 #[cfg(feature = "server")]

@@ -7,10 +7,10 @@
 use serde_json::Value;
 
 use orange_token::error::ServiceError;
+use orange_token::event::{self, invalid};
 use orange_token::protocol::{Action, GetTokenRequest};
 
-/// The largest `min_ttl_seconds` a caller may ask for (the contract's 1800).
-pub const MAX_MIN_TTL_SECONDS: u64 = 1800;
+pub use orange_token::event::MAX_MIN_TTL_SECONDS;
 /// `caller` is kept (and logged) up to this many characters.
 pub const MAX_CALLER_CHARS: usize = 128;
 /// The longest `rejected_token_id` accepted. A `token_id` is 12 hex digits; anything
@@ -24,40 +24,24 @@ pub const MAX_TOKEN_ID_CHARS: usize = 64;
 /// `caller` is cut to [`MAX_CALLER_CHARS`] characters; `rejected_token_id` is
 /// lower-cased.
 pub fn parse_request(event: &Value) -> Result<GetTokenRequest, ServiceError> {
-    let Value::Object(fields) = event else {
-        return Err(invalid(format!(
-            "the event must be a JSON object, not {}",
-            json_type(event)
-        )));
-    };
+    let fields = event::fields(event)?;
     let mut request = GetTokenRequest::default();
     for (name, value) in fields {
         match name.as_str() {
             "action" => request.action = action(value)?,
-            "min_ttl_seconds" => {
-                let seconds = value
-                    .as_u64()
-                    .filter(|seconds| *seconds <= MAX_MIN_TTL_SECONDS)
-                    .and_then(|seconds| u32::try_from(seconds).ok())
-                    .ok_or_else(|| {
-                        invalid(format!(
-                            "min_ttl_seconds must be a whole number from 0 to {MAX_MIN_TTL_SECONDS}"
-                        ))
-                    })?;
-                request.min_ttl_seconds = Some(seconds);
-            }
+            "min_ttl_seconds" => request.min_ttl_seconds = Some(event::min_ttl_seconds(value)?),
             "rejected_token_id" => request.rejected_token_id = Some(rejected_token_id(value)?),
             "caller" => {
-                let caller = value.as_str().ok_or_else(|| {
-                    invalid(format!("caller must be a string, not {}", json_type(value)))
-                })?;
+                let caller = value
+                    .as_str()
+                    .ok_or_else(|| event::wrong_type("caller", "a string", value))?;
                 request.caller = Some(caller.chars().take(MAX_CALLER_CHARS).collect());
             }
             other => {
-                return Err(invalid(format!(
-                    "unknown field {:?}: expected only action, min_ttl_seconds, rejected_token_id and caller",
-                    other.chars().take(64).collect::<String>()
-                )));
+                return Err(event::unknown_field(
+                    other,
+                    "action, min_ttl_seconds, rejected_token_id and caller",
+                ));
             }
         }
     }
@@ -66,10 +50,7 @@ pub fn parse_request(event: &Value) -> Result<GetTokenRequest, ServiceError> {
 
 fn action(value: &Value) -> Result<Action, ServiceError> {
     let Some(name) = value.as_str() else {
-        return Err(invalid(format!(
-            "action must be a string, not {}",
-            json_type(value)
-        )));
+        return Err(event::wrong_type("action", "a string", value));
     };
     match name {
         "get" => Ok(Action::Get),
@@ -83,10 +64,7 @@ fn action(value: &Value) -> Result<Action, ServiceError> {
 
 fn rejected_token_id(value: &Value) -> Result<String, ServiceError> {
     let Some(id) = value.as_str() else {
-        return Err(invalid(format!(
-            "rejected_token_id must be a string, not {}",
-            json_type(value)
-        )));
+        return Err(event::wrong_type("rejected_token_id", "a string", value));
     };
     let looks_like_an_id = !id.is_empty()
         && id.len() <= MAX_TOKEN_ID_CHARS
@@ -98,22 +76,6 @@ fn rejected_token_id(value: &Value) -> Result<String, ServiceError> {
         ));
     }
     Ok(id.to_ascii_lowercase())
-}
-
-fn invalid(message: String) -> ServiceError {
-    ServiceError::InvalidRequest(message)
-}
-
-/// JSON's name for a value's type, for error messages that never echo the value.
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use orange_token::error::ServiceError;
-
-/// The largest `min_ttl_seconds` a caller may ask for.
-pub const MAX_MIN_TTL_SECONDS: u64 = 1800;
+use orange_token::event;
 
 /// What invoked the function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,12 +28,7 @@ impl RefreshRequest {
     /// Accepts an EventBridge scheduled event (`"source": "aws.events"`, other fields ignored)
     /// or an object with at most `force` (boolean) and `min_ttl_seconds` (0 to 1800).
     pub fn from_event(event: &Value) -> Result<Self, ServiceError> {
-        let Value::Object(fields) = event else {
-            return Err(invalid(format!(
-                "the event must be a JSON object, not {}",
-                json_type(event)
-            )));
-        };
+        let fields = event::fields(event)?;
         if fields.get("source").and_then(Value::as_str) == Some("aws.events") {
             return Ok(Self {
                 trigger: Trigger::Schedule,
@@ -51,51 +44,18 @@ impl RefreshRequest {
         for (name, value) in fields {
             match name.as_str() {
                 "force" => {
-                    request.force = value.as_bool().ok_or_else(|| {
-                        invalid(format!("force must be a boolean, not {}", json_type(value)))
-                    })?;
+                    request.force = value
+                        .as_bool()
+                        .ok_or_else(|| event::wrong_type("force", "a boolean", value))?;
                 }
                 "min_ttl_seconds" => {
-                    let seconds = value
-                        .as_u64()
-                        .filter(|seconds| *seconds <= MAX_MIN_TTL_SECONDS)
-                        .ok_or_else(|| {
-                            invalid(format!(
-                                "min_ttl_seconds must be a whole number from 0 to {MAX_MIN_TTL_SECONDS}"
-                            ))
-                        })?;
-                    request.min_ttl = Duration::from_secs(seconds);
+                    request.min_ttl = Duration::from_secs(event::min_ttl_seconds(value)?.into());
                 }
-                other => {
-                    return Err(invalid(format!(
-                        "unknown field {:?}: expected only force and min_ttl_seconds",
-                        truncate(other)
-                    )));
-                }
+                other => return Err(event::unknown_field(other, "force and min_ttl_seconds")),
             }
         }
         Ok(request)
     }
-}
-
-fn invalid(message: String) -> ServiceError {
-    ServiceError::InvalidRequest(message)
-}
-
-/// JSON's name for a value's type, for error messages that never echo the value.
-pub fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn truncate(name: &str) -> String {
-    name.chars().take(64).collect()
 }
 
 #[cfg(test)]

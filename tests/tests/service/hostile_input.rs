@@ -1,9 +1,10 @@
-//! Hostile input: any invocation event and any token-endpoint answer gives a value or a
+//! Hostile input: any invocation event of either function and any token-endpoint answer gives a value or a
 //! typed error, never a panic.
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
+use get_token::request::parse_request;
 use orange_token::endpoint::{FailureClass, MAX_BODY_BYTES, classify};
 use orange_token::envelope::TokenEnvelope;
 use refresh::request::RefreshRequest;
@@ -54,6 +55,17 @@ proptest! {
     fn any_refresh_event_is_a_request_or_an_invalid_request(event in any_json()) {
         match RefreshRequest::from_event(&event) {
             Ok(request) => prop_assert!(request.min_ttl.as_secs() <= 1800),
+            Err(error) => prop_assert_eq!(error.error_type(), "InvalidRequest"),
+        }
+    }
+
+    #[test]
+    fn any_get_token_event_is_a_request_or_an_invalid_request(event in any_json()) {
+        match parse_request(&event) {
+            Ok(request) => {
+                prop_assert!(request.min_ttl_seconds.unwrap_or(0) <= 1800);
+                prop_assert!(request.caller.map_or(0, |c| c.chars().count()) <= 128);
+            }
             Err(error) => prop_assert_eq!(error.error_type(), "InvalidRequest"),
         }
     }
