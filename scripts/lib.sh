@@ -167,7 +167,7 @@ PY
 # configuration) plus AWS_ENDPOINT_URL_LAMBDA pointing at the watch itself, so that
 # get-token invokes refresh through the watch's Invoke API while every other AWS call
 # goes to AWS_ENDPOINT_URL. Uses $lambda_target_dir. Sets LAMBDA_WATCH_PID (also its
-# process group and session id) and LAMBDA_WATCH_URL.
+# process group and session id), LAMBDA_WATCH_URL and LAMBDA_WATCH_LOG.
 start_lambda_watch() {
   local log="$1" port cargo_bin pgid
   shift
@@ -182,6 +182,7 @@ start_lambda_watch() {
       setsid "$venv/bin/cargo-lambda" lambda watch -A 127.0.0.1 -P "$port"
   ) >"$log" 2>&1 </dev/null &
   LAMBDA_WATCH_PID=$!
+  LAMBDA_WATCH_LOG="$log"
   sleep 0.2
   pgid="$(ps -o pgid= -p "$LAMBDA_WATCH_PID" 2>/dev/null | tr -d ' ')"
   if [[ -n "$pgid" && "$pgid" != "$LAMBDA_WATCH_PID" ]]; then
@@ -272,14 +273,19 @@ ports_free() {
 # invoke_function NAME PAYLOAD_FILE OUT_FILE [TIMEOUT_SECONDS]: one RequestResponse invoke
 # through the Lambda Invoke API of the watch at LAMBDA_WATCH_URL (what `aws lambda invoke`
 # sends). Writes the answer's payload to OUT_FILE and prints the HTTP status and the
-# X-Amz-Function-Error header. cargo lambda watch answers a function error with HTTP 500
-# and the error as the body; real Lambda with 200 and X-Amz-Function-Error.
+# X-Amz-Function-Error header ("-" when absent). cargo lambda watch answers a function
+# error with HTTP 500 and the error as the body; real Lambda with 200 and
+# X-Amz-Function-Error. When a function exits instead of answering (a failed init: the
+# watch then never answers), the watch's log (LAMBDA_WATCH_LOG) says so: it prints
+# "000 function-exited" and copies the log's last lines to OUT_FILE.
 invoke_function() {
-  "$venv/bin/python" - "$LAMBDA_WATCH_URL" "$@" <<'PY'
-import sys, urllib.request, urllib.error
+  WATCH_LOG="${LAMBDA_WATCH_LOG:-}" "$venv/bin/python" - "$LAMBDA_WATCH_URL" "$@" <<'PY'
+import os, sys, threading, time, urllib.error, urllib.request
 
 base, name, payload_file, out_file = sys.argv[1:5]
 timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 300
+log = os.environ.get("WATCH_LOG") or None
+log_start = os.path.getsize(log) if log and os.path.exists(log) else 0
 with open(payload_file, "rb") as f:
     payload = f.read()
 request = urllib.request.Request(
@@ -288,11 +294,35 @@ request = urllib.request.Request(
     method="POST",
     headers={"Content-Type": "application/json", "X-Amz-Invocation-Type": "RequestResponse"},
 )
-try:
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        status, function_error, body = response.status, response.headers.get("X-Amz-Function-Error", ""), response.read()
-except urllib.error.HTTPError as error:
-    status, function_error, body = error.code, error.headers.get("X-Amz-Function-Error", ""), error.read()
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+result = {}
+
+def call():
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            result["answer"] = (response.status, response.headers.get("X-Amz-Function-Error", ""), response.read())
+    except urllib.error.HTTPError as error:
+        result["answer"] = (error.code, error.headers.get("X-Amz-Function-Error", ""), error.read())
+    except Exception as error:  # connection refused, timeout
+        result["error"] = error
+
+thread = threading.Thread(target=call, daemon=True)
+thread.start()
+deadline = time.monotonic() + timeout + 5
+while thread.is_alive() and time.monotonic() < deadline:
+    thread.join(0.5)
+    if log and thread.is_alive():
+        with open(log, "rb") as f:
+            f.seek(log_start)
+            new = f.read().decode("utf-8", "replace")
+        if "command exited" in new or "command killed" in new:
+            with open(out_file, "w") as f:
+                f.write("\n".join(new.splitlines()[-15:]) + "\n")
+            print("000 function-exited")
+            sys.exit(0)
+if "answer" not in result:
+    sys.exit(f"invoking {name}: {result.get('error', 'no answer within the timeout')}")
+status, function_error, body = result["answer"]
 with open(out_file, "wb") as f:
     f.write(body)
 print(status, function_error or "-")
@@ -301,7 +331,8 @@ PY
 
 # wait_for_function NAME PAYLOAD_FILE SECONDS: invokes NAME until it answers anything that
 # is a function's answer (a payload, or a function error with an errorType): the watch
-# builds and starts a function on its first invoke. Prints nothing on success.
+# builds and starts a function on its first invoke. Fails at once, with the end of the
+# watch's log, when the function exits instead (e.g. a configuration error at init).
 wait_for_function() {
   local name="$1" payload="$2" seconds="$3" out started status
   out="$(mktemp)"
@@ -310,11 +341,17 @@ wait_for_function() {
     status="$(invoke_function "$name" "$payload" "$out" "$((seconds - (SECONDS - started) + 1))" 2>/dev/null || true)"
     case "$status" in
       200\ *) rm -f "$out"; return 0 ;;
+      "000 function-exited")
+        echo "function $name exited instead of answering; the watch's log ends with:" >&2
+        cat "$out" >&2
+        rm -f "$out"
+        return 1
+        ;;
       *) if grep -q '"errorType"' "$out" 2>/dev/null; then rm -f "$out"; return 0; fi ;;
     esac
     sleep 1
   done
-  echo "function $name did not answer within $seconds s (last answer: ${status:-none}: $(head -c 300 "$out" 2>/dev/null))" >&2
+  echo "function $name did not answer within $seconds s (last answer: ${status:-none})" >&2
   rm -f "$out"
   return 1
 }

@@ -114,10 +114,16 @@ call() {
   step=$((step + 1))
   printf '%-44s' "$step. $label"
   local begin=$SECONDS
+  echo "$function|$event|$label" >"$invocations/$step.what"
+  if grep -qs function-exited "$invocations"/*.status; then
+    # The watch does not restart a function that exited: a call would hang.
+    echo "000 skipped" >"$invocations/$step.status"
+    echo " skipped (a function exited)"
+    return 0
+  fi
   invoke_function "$function" "$event" "$invocations/$step.json" 600 >"$invocations/$step.status" ||
     echo "000 -" >"$invocations/$step.status"
-  echo "$function|$event|$label" >"$invocations/$step.what"
-  printf ' %s (%d s)\n' "$(cut -d' ' -f1 "$invocations/$step.status" | sed 's/^200$/ok/;s/^500$/function error/')" "$((SECONDS - begin))"
+  printf ' %s (%d s)\n' "$(cut -d' ' -f1 "$invocations/$step.status" | sed 's/^200$/ok/;s/^500$/function error/;s/^000$/no answer/')" "$((SECONDS - begin))"
 }
 call refresh events/refresh-scheduled.json "refresh  <- scheduled event"
 if [[ -f functions/get-token/Cargo.toml ]]; then
@@ -126,8 +132,10 @@ if [[ -f functions/get-token/Cargo.toml ]]; then
   # The token the caller was just given was "rejected by Orange": name it.
   "$venv/bin/python" - "$invocations/2.json" "$invocations/rejected-event.json" <<'PY'
 import json, sys
-answer = json.load(open(sys.argv[1]))
-token_id = answer.get("token_id") or "000000000000"
+try:
+    token_id = json.load(open(sys.argv[1])).get("token_id") or "000000000000"
+except Exception:
+    token_id = "000000000000"
 json.dump({"action": "refresh", "rejected_token_id": token_id, "caller": "local-run"}, open(sys.argv[2], "w"))
 PY
   call get-token "$invocations/rejected-event.json" "get-token <- refresh (token rejected)"
@@ -182,7 +190,14 @@ for n in steps:
         with open(os.path.join(inv, f"{n}.json"), "w") as f:
             json.dump(answer, f)
     http, function_error = status[0], status[1] if len(status) > 1 else "-"
-    if not isinstance(answer, dict):
+    if function_error == "skipped":
+        line = "skipped: a function exited before"
+        failures.append(f"step {n} ({label}): skipped")
+    elif function_error == "function-exited":
+        tail = open(os.path.join(inv, f"{n}.json"), errors="replace").read().rstrip()
+        line = "the function exited instead of answering; the watch's log ends with:\n" + "\n".join(" " * 10 + l for l in tail.splitlines())
+        failures.append(f"step {n} ({label}): the function exited (see lambda-watch.log)")
+    elif not isinstance(answer, dict):
         line = f"no JSON answer (HTTP {http})"
         failures.append(f"step {n}: {line}")
     elif "errorType" in answer:

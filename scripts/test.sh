@@ -1,20 +1,116 @@
 #!/usr/bin/env bash
-# The test command: installs the pinned Python tools, starts a local AWS emulator
-# (moto's server) on loopback, runs every Rust test and the template checks, and stops
-# what it started. Usage: scripts/test.sh [extra cargo test arguments]
+# The test command: every check and test of the workspace, and the end-to-end tests
+# through the Lambda Invoke API. Usage: scripts/test.sh [extra cargo test arguments]
+#
+# 1. installs the pinned Python tools (scripts/setup-venv.sh); cargo fmt --check; clippy;
+#    the template checks (scripts/check-template.sh);
+# 2. builds mock-orange and both functions into their own target directory outside the
+#    workspace (cargo test holds the workspace target directory's lock while tests run,
+#    so a watch building there would wait forever);
+# 3. starts, on loopback only, moto's server (AWS_ENDPOINT_URL), mock-orange and
+#    `cargo lambda watch` with both functions, seeds the emulator, invokes each function
+#    once so that the tests never wait for a first start, and exports the E2E_* variables
+#    the end-to-end tests (tests/tests/e2e) read;
+# 4. cargo test --workspace (unit, integration, end-to-end), then checks that no log of
+#    the local service holds a token or the client secret;
+# 5. stops everything it started, by process id, whatever happens.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$root"
 
+started_at=$SECONDS
+MOTO_PID="" MOCK_ORANGE_PID="" LAMBDA_WATCH_PID=""
+logs=""
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  stop_session "$LAMBDA_WATCH_PID"
+  stop_pid "$MOCK_ORANGE_PID"
+  stop_pid "$MOTO_PID"
+  if [[ -n "$logs" ]]; then
+    if ((status == 0)); then
+      rm -rf "$logs"
+    else
+      echo "test: logs of the local service kept in $logs" >&2
+    fi
+  fi
+  echo "test: $( ((status == 0)) && echo passed || echo "FAILED (exit $status)") in $((SECONDS - started_at)) s"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 bash scripts/setup-venv.sh
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+bash scripts/check-template.sh
+
+echo "test: building the local service for the end-to-end tests"
+build_local_service
+
 export_test_aws_env
-logs="$(mktemp -d)"
-MOTO_PID=""
-trap 'stop_pid "$MOTO_PID"' EXIT INT TERM
+export_loopback_no_proxy
+logs="$(mktemp -d "${TMPDIR:-/tmp}/orange-token-test.XXXXXX")"
 start_moto "$logs/moto.log"
 echo "test: AWS emulator (moto) at $AWS_ENDPOINT_URL"
 
-cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+e2e_secret="e2e-$("$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(24))')"
+export SEED_CLIENT_ID=e2e-client-id SEED_CLIENT_SECRET="$e2e_secret"
+# Tokens of 25 minutes: more than the refresh threshold (20), so a scheduled run finds a
+# new token fresh; less than get-token's largest min_ttl_seconds (30), so a test can ask
+# for more life than a served token has (see tests/tests/e2e/main.rs).
+MOCK_ORANGE_CLIENT_SECRET="$e2e_secret" start_mock_orange "$logs/mock-orange.log" \
+  --client-id "$SEED_CLIENT_ID" --expires-in 1500
+echo "test: token endpoint (mock-orange) at $MOCK_ORANGE_TOKEN_URL"
+seed_emulator e2e/orange-credentials alias/orange-token-e2e
+unset SEED_CLIENT_SECRET
+
+e2e_parameter=/orange-sms-e2e/oauth/access-token
+start_lambda_watch "$logs/lambda-watch.log" \
+  ORANGE_TOKEN_ENDPOINT="$MOCK_ORANGE_TOKEN_URL" \
+  ORANGE_CREDENTIALS_SECRET_ID=e2e/orange-credentials \
+  TOKEN_PARAMETER_NAME="$e2e_parameter" \
+  TOKEN_KMS_KEY_ID=alias/orange-token-e2e \
+  REFRESH_FUNCTION_NAME=refresh \
+  AWS_LAMBDA_LOG_FORMAT=JSON
+echo "test: cargo lambda watch at $LAMBDA_WATCH_URL (target directory $lambda_target_dir)"
+
+# Start each function once (a bad event for refresh: answered InvalidRequest, no effect;
+# a status for get-token), so that no test waits for a function's first start.
+echo '{"warm_up": true}' >"$logs/warm-up.json"
+echo '{"action": "status", "caller": "warm-up"}' >"$logs/status.json"
+wait_for_function refresh "$logs/warm-up.json" 600
+wait_for_function get-token "$logs/status.json" 600
+echo "test: functions started"
+
+export E2E_LAMBDA_ENDPOINT="$LAMBDA_WATCH_URL"
+export E2E_MOCK_ORANGE_URL="$MOCK_ORANGE_URL"
+export E2E_TOKEN_PARAMETER_NAME="$e2e_parameter"
+export E2E_KMS_KEY_ID=alias/orange-token-e2e
+export E2E_CLIENT_ID="$SEED_CLIENT_ID"
+export E2E_CLIENT_SECRET="$e2e_secret"
+export E2E_WATCH_LOG="$logs/lambda-watch.log"
+export E2E_LOG_DIR="$logs"
+
 cargo test --workspace --locked "$@"
-bash scripts/check-template.sh
+
+# Once more over every log of the run, now that all tests are done.
+REPORT_SECRET="$e2e_secret" REPORT_CLIENT_ID="$SEED_CLIENT_ID" "$venv/bin/python" - "$logs" "$MOCK_ORANGE_URL" <<'PY'
+import base64, glob, json, os, sys, urllib.request
+
+logs, mock = sys.argv[1:3]
+issued = json.load(urllib.request.urlopen(mock + "/_mock/stats", timeout=10))["issued_tokens"]
+secret = os.environ["REPORT_SECRET"]
+basic = base64.b64encode(f"{os.environ['REPORT_CLIENT_ID']}:{secret}".encode()).decode()
+leaks = []
+for path in sorted(glob.glob(os.path.join(logs, "*.log"))):
+    text = open(path, errors="replace").read()
+    name = os.path.basename(path)
+    leaks += [f"{name} holds the client secret"] if secret in text else []
+    leaks += [f"{name} holds the Authorization header value"] if basic in text else []
+    leaks += [f"{name} holds an access token"] if any(t in text for t in issued) else []
+if leaks:
+    sys.exit("test: " + "; ".join(leaks))
+print(f"test: no log of the local service holds any of the {len(issued)} issued tokens or the client secret")
+PY
