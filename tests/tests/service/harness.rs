@@ -77,6 +77,7 @@ struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
 impl Write for CaptureWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(bytes);
+        keep_for_the_scan("service-tracing.log", bytes);
         if std::env::var_os("TEST_LOG").is_some() {
             std::io::stderr().write_all(bytes)?;
         }
@@ -85,6 +86,21 @@ impl Write for CaptureWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Appends to a file in `TEST_LOG_DIR` (set by `scripts/test.sh`), where
+/// `scripts/scan-logs.py` looks for secrets in every line the test suite logged.
+pub fn keep_for_the_scan(file: &str, bytes: &[u8]) {
+    let Some(dir) = std::env::var_os("TEST_LOG_DIR") else {
+        return;
+    };
+    let path = std::path::Path::new(&dir).join(file);
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("TEST_LOG_DIR is writable");
+    out.write_all(bytes).expect("write the kept log");
 }
 
 /// A fast retry policy so that failure tests finish quickly.
@@ -308,6 +324,20 @@ impl RefreshHarness {
     }
 }
 
+impl Drop for RefreshHarness {
+    /// Keeps what this harness logged and the tokens its endpoint issued for the scan.
+    fn drop(&mut self) {
+        let mut lines = self.audit_lines.lock().unwrap().join("\n");
+        lines.push('\n');
+        lines.push_str(&self.metric_lines.lock().unwrap().join("\n"));
+        lines.push('\n');
+        keep_for_the_scan("service-audit-and-metrics.log", lines.as_bytes());
+        let mut tokens = self.mock.issued_tokens().join("\n");
+        tokens.push('\n');
+        keep_for_the_scan("issued-tokens.txt", tokens.as_bytes());
+    }
+}
+
 fn mock_orange_basic_value() -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
@@ -478,6 +508,17 @@ pub struct GetTokenHarness {
     sticky: Arc<Mutex<Option<RefreshScript>>>,
     audit_lines: Arc<Mutex<Vec<String>>>,
     metric_lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for GetTokenHarness {
+    /// Keeps what get-token logged for the scan.
+    fn drop(&mut self) {
+        let mut lines = self.audit_lines.lock().unwrap().join("\n");
+        lines.push('\n');
+        lines.push_str(&self.metric_lines.lock().unwrap().join("\n"));
+        lines.push('\n');
+        keep_for_the_scan("service-audit-and-metrics.log", lines.as_bytes());
+    }
 }
 
 impl GetTokenHarness {
