@@ -6,5 +6,6 @@ mod get_token;
 mod day;
 mod harness;
 mod hostile_input;
+mod load;
 mod refresh;
 mod store_faults;
