@@ -103,6 +103,15 @@ pub fn keep_for_the_scan(file: &str, bytes: &[u8]) {
     out.write_all(bytes).expect("write the kept log");
 }
 
+/// Keeps audit and metric lines of a memory sink for the scan.
+fn keep_lines_for_the_scan(sinks: &[&Arc<Mutex<Vec<String>>>]) {
+    for lines in sinks {
+        let mut text = lines.lock().unwrap().join("\n");
+        text.push('\n');
+        keep_for_the_scan("service-audit-and-metrics.log", text.as_bytes());
+    }
+}
+
 /// A fast retry policy so that failure tests finish quickly.
 pub fn fast_retries(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
@@ -327,11 +336,7 @@ impl RefreshHarness {
 impl Drop for RefreshHarness {
     /// Keeps what this harness logged and the tokens its endpoint issued for the scan.
     fn drop(&mut self) {
-        let mut lines = self.audit_lines.lock().unwrap().join("\n");
-        lines.push('\n');
-        lines.push_str(&self.metric_lines.lock().unwrap().join("\n"));
-        lines.push('\n');
-        keep_for_the_scan("service-audit-and-metrics.log", lines.as_bytes());
+        keep_lines_for_the_scan(&[&self.audit_lines, &self.metric_lines]);
         let mut tokens = self.mock.issued_tokens().join("\n");
         tokens.push('\n');
         keep_for_the_scan("issued-tokens.txt", tokens.as_bytes());
@@ -513,11 +518,7 @@ pub struct GetTokenHarness {
 impl Drop for GetTokenHarness {
     /// Keeps what get-token logged for the scan.
     fn drop(&mut self) {
-        let mut lines = self.audit_lines.lock().unwrap().join("\n");
-        lines.push('\n');
-        lines.push_str(&self.metric_lines.lock().unwrap().join("\n"));
-        lines.push('\n');
-        keep_for_the_scan("service-audit-and-metrics.log", lines.as_bytes());
+        keep_lines_for_the_scan(&[&self.audit_lines, &self.metric_lines]);
     }
 }
 
