@@ -2,8 +2,8 @@
 //! server, started by `scripts/test.sh`, reached through `AWS_ENDPOINT_URL`) and the
 //! local Orange-like token endpoint (`tools/mock-orange`, started by each test).
 
-mod get_token;
 mod day;
+mod get_token;
 mod harness;
 mod hostile_input;
 mod load;
