@@ -199,14 +199,16 @@ impl<S: TokenStore> Invocation<'_, S> {
     }
 
     /// Stores the new envelope, unless a refresh that ran alongside already stored a
-    /// token that lives longer: the store always ends with the newest token.
+    /// token asked for later than this one: the store always ends with the newest token.
+    /// (Newest by `issued_at`, not by `expires_at`: a forced renewal replaces a rejected
+    /// token even when the rejected one would have lived longer.)
     async fn store_unless_newer_exists(
         &self,
         envelope: TokenEnvelope,
     ) -> Result<TokenEnvelope, ServiceError> {
         let state = self.state;
         if let Ok(Some(current)) = state.store.load().await
-            && current.expires_at > envelope.expires_at
+            && current.issued_at > envelope.issued_at
         {
             tracing::info!(
                 token_id = %envelope.token_id,

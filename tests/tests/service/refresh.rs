@@ -556,3 +556,28 @@ async fn racing_refreshes_leave_the_newer_token_stored() {
         "the older token was never written"
     );
 }
+
+/// A forced renewal replaces the stored (rejected) token even when that one would have
+/// lived longer than the new one.
+#[tokio::test]
+async fn a_forced_renewal_replaces_a_longer_lived_rejected_token() {
+    let harness = RefreshHarness::start().await;
+    let rejected = orange_token::envelope::TokenEnvelope::issue(
+        orange_token::secret::AccessToken::new("rejected-but-long-lived"),
+        "Bearer",
+        None,
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+        std::time::Duration::from_secs(6 * 3600),
+    );
+    harness.put_raw(&rejected.to_json()).await;
+
+    let forced = harness
+        .invoke(json!({"force": true}))
+        .await
+        .expect("forced refresh");
+
+    assert!(forced.refreshed);
+    assert_ne!(forced.token_id, rejected.token_id);
+    let stored = harness.stored_envelope().await.unwrap();
+    assert_eq!(stored["token_id"], forced.token_id.as_str());
+}
