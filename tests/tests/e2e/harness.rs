@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -554,35 +554,7 @@ pub fn scheduled_event() -> Value {
 
 /// Every tracing line this test binary wrote (the caller library's), for the log checks.
 pub fn captured_tracing() -> Arc<Mutex<Vec<u8>>> {
-    static CAPTURE: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let buffer = Arc::new(Mutex::new(Vec::new()));
-            let writer = CaptureWriter(buffer.clone());
-            let _ = tracing_subscriber::fmt()
-                .json()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(move || writer.clone())
-                .try_init();
-            buffer
-        })
-        .clone()
-}
-
-#[derive(Clone)]
-struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CaptureWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        if std::env::var_os("TEST_LOG").is_some() {
-            std::io::stderr().write_all(bytes)?;
-        }
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    integration_tests::captured_tracing("e2e-tracing.log")
 }
 
 /// The `token_id` the contract defines, for a token the test holds.

@@ -2,9 +2,10 @@
 //! test, a mock token endpoint, the refresh handler with captured audit and metric lines,
 //! and a capture of every tracing line for the secret scans.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
+
+use integration_tests::keep_for_the_scan;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -54,53 +55,9 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// Every tracing line any test wrote, for the secret scans.
+/// Every tracing line any test of this binary wrote, for the secret scans.
 pub fn captured_tracing() -> Arc<Mutex<Vec<u8>>> {
-    static CAPTURE: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let buffer = Arc::new(Mutex::new(Vec::new()));
-            let writer = CaptureWriter(buffer.clone());
-            let _ = tracing_subscriber::fmt()
-                .json()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(move || writer.clone())
-                .try_init();
-            buffer
-        })
-        .clone()
-}
-
-#[derive(Clone)]
-struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CaptureWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        keep_for_the_scan("service-tracing.log", bytes);
-        if std::env::var_os("TEST_LOG").is_some() {
-            std::io::stderr().write_all(bytes)?;
-        }
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Appends to a file in `TEST_LOG_DIR` (set by `scripts/test.sh`), where
-/// `scripts/scan-logs.py` looks for secrets in every line the test suite logged.
-pub fn keep_for_the_scan(file: &str, bytes: &[u8]) {
-    let Some(dir) = std::env::var_os("TEST_LOG_DIR") else {
-        return;
-    };
-    let path = std::path::Path::new(&dir).join(file);
-    let mut out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .expect("TEST_LOG_DIR is writable");
-    out.write_all(bytes).expect("write the kept log");
+    integration_tests::captured_tracing("service-tracing.log")
 }
 
 /// Keeps audit and metric lines of a memory sink for the scan.
@@ -108,7 +65,8 @@ fn keep_lines_for_the_scan(sinks: &[&Arc<Mutex<Vec<String>>>]) {
     for lines in sinks {
         let mut text = lines.lock().unwrap().join("\n");
         text.push('\n');
-        keep_for_the_scan("service-audit-and-metrics.log", text.as_bytes());
+        keep_for_the_scan("service-audit-and-metrics.log", text.as_bytes())
+            .expect("TEST_LOG_DIR is writable");
     }
 }
 
@@ -339,7 +297,8 @@ impl Drop for RefreshHarness {
         keep_lines_for_the_scan(&[&self.audit_lines, &self.metric_lines]);
         let mut tokens = self.mock.issued_tokens().join("\n");
         tokens.push('\n');
-        keep_for_the_scan("issued-tokens.txt", tokens.as_bytes());
+        keep_for_the_scan("issued-tokens.txt", tokens.as_bytes())
+            .expect("TEST_LOG_DIR is writable");
     }
 }
 
