@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::envelope::rfc3339;
 use crate::log_sink::LogSink;
@@ -78,16 +77,32 @@ pub enum AuditEvent {
 
 impl AuditEvent {
     /// The event's name, e.g. `TOKEN_GENERATED`.
-    pub fn name(&self) -> String {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map
-                .get("event")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            _ => String::new(),
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::TokenGenerated { .. } => "TOKEN_GENERATED",
+            Self::TokenGenerationFailed { .. } => "TOKEN_GENERATION_FAILED",
+            Self::TokenRefreshSkipped { .. } => "TOKEN_REFRESH_SKIPPED",
+            Self::TokenStored { .. } => "TOKEN_STORED",
+            Self::TokenStoreFailed { .. } => "TOKEN_STORE_FAILED",
+            Self::TokenServed { .. } => "TOKEN_SERVED",
+            Self::TokenRefreshRequested { .. } => "TOKEN_REFRESH_REQUESTED",
+            Self::TokenUnavailable { .. } => "TOKEN_UNAVAILABLE",
+            Self::HealthChecked { .. } => "HEALTH_CHECKED",
         }
     }
+}
+
+/// One audit line as written: the common fields, then the event's (borrowed, so
+/// writing a line builds no intermediate map).
+#[derive(Serialize)]
+struct AuditLine<'a> {
+    level: &'static str,
+    audit: bool,
+    request_id: &'a str,
+    function_name: &'a str,
+    timestamp: String,
+    #[serde(flatten)]
+    event: &'a AuditEvent,
 }
 
 /// Writes audit events for one function.
@@ -106,26 +121,36 @@ impl AuditLog {
     }
 
     pub fn emit(&self, request_id: &str, at: DateTime<Utc>, event: AuditEvent) {
-        self.sink
-            .write_line(&self.line(request_id, at, &event).to_string());
+        self.sink.write_line(&self.line(request_id, at, &event));
     }
 
-    fn line(&self, request_id: &str, at: DateTime<Utc>, event: &AuditEvent) -> Value {
-        let mut line = Map::new();
-        line.insert("level".into(), "INFO".into());
-        line.insert("audit".into(), true.into());
-        line.insert("request_id".into(), request_id.into());
-        line.insert("function_name".into(), self.function_name.as_str().into());
-        line.insert("timestamp".into(), rfc3339(at).into());
-        if let Ok(Value::Object(fields)) = serde_json::to_value(event) {
-            line.extend(fields);
-        }
-        Value::Object(line)
+    /// The JSON line for `event`. Serialising these plain fields cannot fail; if it ever
+    /// did, the line still says which event was lost.
+    fn line(&self, request_id: &str, at: DateTime<Utc>, event: &AuditEvent) -> String {
+        let line = AuditLine {
+            level: "INFO",
+            audit: true,
+            request_id,
+            function_name: &self.function_name,
+            timestamp: rfc3339(at),
+            event,
+        };
+        serde_json::to_string(&line).unwrap_or_else(|error| {
+            serde_json::json!({
+                "level": "ERROR",
+                "audit": true,
+                "event": event.name(),
+                "message": format!("audit line not serialisable: {error}"),
+            })
+            .to_string()
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]
@@ -185,5 +210,70 @@ mod tests {
             .name(),
             "HEALTH_CHECKED"
         );
+    }
+
+    #[test]
+    fn every_event_name_is_the_name_written_in_its_line() {
+        let events = [
+            AuditEvent::TokenGenerated {
+                token_id: "a".into(),
+                expires_at: "b".into(),
+                scope: Some("c".into()),
+                attempts: 1,
+                latency_ms: 2,
+            },
+            AuditEvent::TokenGenerationFailed {
+                error_class: "UpstreamUnavailable",
+                http_status: Some(503),
+                attempts: 5,
+            },
+            AuditEvent::TokenRefreshSkipped {
+                token_id: "a".into(),
+                expires_in: 3,
+            },
+            AuditEvent::TokenStored {
+                token_id: "a".into(),
+                parameter_name: "/p".into(),
+                parameter_version: 4,
+            },
+            AuditEvent::TokenStoreFailed {
+                token_id: None,
+                parameter_name: "/p".into(),
+                error: "e".into(),
+            },
+            AuditEvent::TokenServed {
+                token_id: "a".into(),
+                caller: Some("c".into()),
+                source: TokenSource::Store,
+                expires_in: 5,
+            },
+            AuditEvent::TokenRefreshRequested {
+                caller: None,
+                rejected_token_id: Some("a".into()),
+                outcome: RefreshOutcome::Renewed,
+            },
+            AuditEvent::TokenUnavailable {
+                caller: None,
+                reason: "r".into(),
+            },
+            AuditEvent::HealthChecked {
+                healthy: false,
+                expires_in: None,
+            },
+        ];
+        let (sink, lines) = LogSink::memory();
+        let audit = AuditLog::new(sink, "get-token");
+        for event in &events {
+            audit.emit("req-9", Utc::now(), event.clone());
+        }
+        let lines = lines.lock().unwrap();
+        for (event, line) in events.iter().zip(lines.iter()) {
+            let line: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(line["event"], event.name());
+            assert_eq!(line["audit"], true);
+            assert_eq!(line["request_id"], "req-9");
+            assert_eq!(line["function_name"], "get-token");
+        }
+        assert_eq!(lines.len(), events.len());
     }
 }

@@ -3,7 +3,8 @@
 //! `FunctionName`. template.yaml's alarms watch these names.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use crate::audit::TokenSource;
 use crate::log_sink::LogSink;
@@ -78,7 +79,7 @@ impl Metrics {
                     Unit::Seconds,
                 ),
             ],
-            &[("ErrorType", error_type.into())],
+            &[("ErrorType", Property::Text(error_type))],
         );
     }
 
@@ -108,8 +109,11 @@ impl Metrics {
             at,
             &[("TokenServed", 1, Unit::Count)],
             &[
-                ("Source", source.into()),
-                ("ServedTokenRemainingLifetime", remaining_seconds.into()),
+                ("Source", Property::Text(source)),
+                (
+                    "ServedTokenRemainingLifetime",
+                    Property::Number(remaining_seconds),
+                ),
             ],
         );
     }
@@ -132,36 +136,105 @@ impl Metrics {
         );
     }
 
-    fn emit(&self, at: DateTime<Utc>, values: &[(&str, i64, Unit)], properties: &[(&str, Value)]) {
-        let definitions: Vec<Value> = values
-            .iter()
-            .map(|(name, _, unit)| json!({"Name": name, "Unit": unit.name()}))
-            .collect();
-        let mut record = Map::new();
-        record.insert(
-            "_aws".into(),
-            json!({
-                "Timestamp": at.timestamp_millis(),
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": definitions,
+    fn emit(
+        &self,
+        at: DateTime<Utc>,
+        values: &[(&str, i64, Unit)],
+        properties: &[(&str, Property<'_>)],
+    ) {
+        let record = Record {
+            timestamp_ms: at.timestamp_millis(),
+            function_name: &self.function_name,
+            values,
+            properties,
+        };
+        // Serialising strings and integers into a String cannot fail; a record that
+        // somehow did is dropped (metrics never fail an invocation).
+        if let Ok(line) = serde_json::to_string(&record) {
+            self.sink.write_line(&line);
+        }
+    }
+}
+
+/// A non-metric field of a record (a property in EMF terms).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+enum Property<'a> {
+    Text(&'a str),
+    Number(i64),
+}
+
+/// One EMF record, serialised straight from borrowed values: the `_aws` metadata, the
+/// `FunctionName` dimension, the metric values, then the properties.
+struct Record<'a> {
+    timestamp_ms: i64,
+    function_name: &'a str,
+    values: &'a [(&'a str, i64, Unit)],
+    properties: &'a [(&'a str, Property<'a>)],
+}
+
+impl Serialize for Record<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry(
+            "_aws",
+            &Metadata {
+                timestamp: self.timestamp_ms,
+                cloud_watch_metrics: [Directive {
+                    namespace: NAMESPACE,
+                    dimensions: [["FunctionName"]],
+                    metrics: Definitions(self.values),
                 }],
-            }),
-        );
-        record.insert("FunctionName".into(), self.function_name.as_str().into());
-        for (name, value, _) in values {
-            record.insert((*name).into(), (*value).into());
+            },
+        )?;
+        map.serialize_entry("FunctionName", self.function_name)?;
+        for (name, value, _) in self.values {
+            map.serialize_entry(name, value)?;
         }
-        for (name, value) in properties {
-            record.insert((*name).into(), value.clone());
+        for (name, property) in self.properties {
+            map.serialize_entry(name, property)?;
         }
-        self.sink.write_line(&Value::Object(record).to_string());
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Metadata<'a> {
+    timestamp: i64,
+    cloud_watch_metrics: [Directive<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Directive<'a> {
+    namespace: &'static str,
+    dimensions: [[&'static str; 1]; 1],
+    metrics: Definitions<'a>,
+}
+
+/// `[{"Name": ..., "Unit": ...}]` for each metric value.
+struct Definitions<'a>(&'a [(&'a str, i64, Unit)]);
+
+impl Serialize for Definitions<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Definition<'a> {
+            name: &'a str,
+            unit: &'static str,
+        }
+        serializer.collect_seq(self.0.iter().map(|(name, _, unit)| Definition {
+            name,
+            unit: unit.name(),
+        }))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     #[test]
@@ -185,5 +258,29 @@ mod tests {
         assert_eq!(record["RefreshFailure"], 1);
         assert_eq!(record["TokenRemainingLifetime"], 0);
         assert_eq!(record["ErrorType"], "UpstreamUnavailable");
+    }
+
+    #[test]
+    fn a_served_token_is_counted_with_its_source_and_life_left() {
+        let (sink, lines) = LogSink::memory();
+        let metrics = Metrics::new(sink, "orange-get-token");
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        metrics.token_served(at, TokenSource::Memory, 2_400);
+        metrics.token_served(at, TokenSource::Store, 3_000);
+        let lines = lines.lock().unwrap();
+        let records: Vec<Value> = lines
+            .iter()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(
+            records[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+            json!([{"Name": "TokenServed", "Unit": "Count"}])
+        );
+        assert_eq!(records[0]["TokenServed"], 1);
+        assert_eq!(records[0]["Source"], "memory");
+        assert_eq!(records[0]["ServedTokenRemainingLifetime"], 2_400);
+        assert_eq!(records[0]["FunctionName"], "orange-get-token");
+        assert_eq!(records[1]["Source"], "store");
+        assert_eq!(records[1]["ServedTokenRemainingLifetime"], 3_000);
     }
 }

@@ -1,15 +1,15 @@
 //! The in-memory token of a warm instance, and the locks that make concurrent
 //! invocations of one instance share a store read and a renewal.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use orange_token::envelope::TokenEnvelope;
 
-/// One instance's memory: the last token served from the store, and two
-/// single-flight locks.
+/// One instance's memory: the last token served from the store (shared, so a memory
+/// hit copies a pointer, not the token), and two single-flight locks.
 ///
 /// - `refill` is held by a `get` while it reads the store (and renews if it must):
 ///   concurrent `get`s that miss the memory wait on it, then find the memory filled.
@@ -18,7 +18,7 @@ use orange_token::envelope::TokenEnvelope;
 ///   stored and renew nothing.
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    token: Mutex<Option<TokenEnvelope>>,
+    token: Mutex<Option<Arc<TokenEnvelope>>>,
     pub(crate) refill: tokio::sync::Mutex<()>,
     pub(crate) renewal: tokio::sync::Mutex<()>,
 }
@@ -29,7 +29,7 @@ impl TokenCache {
     }
 
     /// The remembered token, when it has at least `min_life` left at `now`.
-    pub fn fresh(&self, now: DateTime<Utc>, min_life: Duration) -> Option<TokenEnvelope> {
+    pub fn fresh(&self, now: DateTime<Utc>, min_life: Duration) -> Option<Arc<TokenEnvelope>> {
         self.slot()
             .as_ref()
             .filter(|envelope| envelope.has_life_left(now, min_life))
@@ -37,7 +37,7 @@ impl TokenCache {
     }
 
     /// Remembers `envelope` (the token just served from the store).
-    pub fn put(&self, envelope: TokenEnvelope) {
+    pub fn put(&self, envelope: Arc<TokenEnvelope>) {
         *self.slot() = Some(envelope);
     }
 
@@ -61,7 +61,7 @@ impl TokenCache {
             .map(|envelope| envelope.token_id.clone())
     }
 
-    fn slot(&self) -> MutexGuard<'_, Option<TokenEnvelope>> {
+    fn slot(&self) -> MutexGuard<'_, Option<Arc<TokenEnvelope>>> {
         self.token.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -88,7 +88,7 @@ mod tests {
         let cache = TokenCache::new();
         let now = Utc.with_ymd_and_hms(2026, 11, 26, 22, 55, 0).unwrap();
         assert!(cache.fresh(now, Duration::ZERO).is_none());
-        cache.put(envelope("a"));
+        cache.put(Arc::new(envelope("a")));
         assert!(cache.fresh(now, Duration::from_secs(300)).is_some());
         assert!(cache.fresh(now, Duration::from_secs(301)).is_none());
     }
@@ -97,7 +97,7 @@ mod tests {
     fn evicts_only_the_named_token() {
         let cache = TokenCache::new();
         let a = envelope("a");
-        cache.put(a.clone());
+        cache.put(Arc::new(a.clone()));
         assert!(!cache.evict("000000000000"));
         assert_eq!(cache.token_id(), Some(a.token_id.clone()));
         assert!(cache.evict(&a.token_id));

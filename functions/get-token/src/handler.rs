@@ -157,16 +157,16 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
     async fn find_or_renew(
         &self,
         min_life: Duration,
-    ) -> Result<(TokenEnvelope, TokenSource), ServiceError> {
+    ) -> Result<(Arc<TokenEnvelope>, TokenSource), ServiceError> {
         let state = self.state;
         if !state.config.cache_enabled {
             // Every get reads the store; only a renewal is shared.
             if let Some(envelope) = self.load_servable(min_life, None).await? {
-                return Ok((envelope, TokenSource::Store));
+                return Ok((Arc::new(envelope), TokenSource::Store));
             }
             let _refill = state.cache.refill.lock().await;
             let envelope = self.load_or_renew(min_life).await?;
-            return Ok((envelope, TokenSource::Store));
+            return Ok((Arc::new(envelope), TokenSource::Store));
         }
         if let Some(envelope) = state.cache.fresh(state.clock.now(), min_life) {
             return Ok((envelope, TokenSource::Memory));
@@ -176,8 +176,8 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
         if let Some(envelope) = state.cache.fresh(state.clock.now(), min_life) {
             return Ok((envelope, TokenSource::Memory));
         }
-        let envelope = self.load_or_renew(min_life).await?;
-        state.cache.put(envelope.clone());
+        let envelope = Arc::new(self.load_or_renew(min_life).await?);
+        state.cache.put(Arc::clone(&envelope));
         Ok((envelope, TokenSource::Store))
     }
 
@@ -242,7 +242,7 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
         .await;
         let (envelope, outcome) = result.map_err(|error| self.unavailable(error))?;
         if state.config.cache_enabled {
-            state.cache.put(envelope.clone());
+            state.cache.put(Arc::new(envelope.clone()));
         }
         self.audit(AuditEvent::TokenRefreshRequested {
             caller: self.caller.clone(),
@@ -416,7 +416,9 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
             expires_in,
         });
         self.state.metrics.token_served(now, source, expires_in);
-        tracing::info!(token_id = %envelope.token_id, ?source, expires_in, "token served");
+        // The audit line above records every served token; this is for debugging only
+        // (at info it would be a third log line on the hot path).
+        tracing::debug!(token_id = %envelope.token_id, ?source, expires_in, "token served");
         TokenResponse {
             access_token: envelope.access_token.expose().to_owned(),
             token_type: envelope.token_type.clone(),
