@@ -15,6 +15,8 @@ pub mod protocol;
 
 #[cfg(feature = "server")]
 pub mod audit;
+#[cfg(feature = "server")]
+pub mod aws_http;
 #[cfg(any(feature = "server", feature = "caller"))]
 pub mod clock;
 #[cfg(feature = "server")]
@@ -37,6 +39,8 @@ pub mod lambda_invoke;
 pub mod log_sink;
 #[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
+pub mod runtime;
 #[cfg(feature = "server")]
 pub mod secret;
 #[cfg(feature = "server")]

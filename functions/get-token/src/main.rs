@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use lambda_runtime::Error;
 
 use get_token::handler::{GetTokenState, handle};
 use get_token::invoker::LambdaRefreshInvoker;
 use orange_token::audit::AuditLog;
+use orange_token::aws_http::load_sdk_config;
 use orange_token::clock::SystemClock;
 use orange_token::config::GetTokenConfig;
 use orange_token::log_sink::LogSink;
@@ -20,13 +20,15 @@ use orange_token::store::SsmTokenStore;
 /// waited for, not cut off.
 const REFRESH_INVOKE_READ_TIMEOUT: Duration = Duration::from_secs(35);
 
-#[tokio::main]
+/// One thread: Lambda sends an instance one invocation at a time, and a second worker
+/// thread would only add to the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = GetTokenConfig::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "get-token cannot start: configuration is invalid");
     })?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = load_sdk_config().await;
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "get-token".to_owned());
     // The shared configuration's timeouts (the connect timeout) plus a long read timeout.
@@ -52,8 +54,5 @@ async fn main() -> Result<(), Error> {
     let state = &state;
     // Boxed: the handler's future nests the SDK's deep futures several times over, too
     // deep for the compiler's default recursion limit when inlined into the runtime's.
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        Box::pin(handle(state, event))
-    }))
-    .await
+    orange_token::runtime::run(|event| Box::pin(handle(state, event))).await
 }

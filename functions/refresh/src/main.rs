@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use lambda_runtime::Error;
 
 use orange_token::audit::AuditLog;
+use orange_token::aws_http::load_sdk_config;
 use orange_token::clock::SystemClock;
 use orange_token::config::RefreshConfig;
 use orange_token::credentials::SecretsManagerCredentials;
@@ -15,13 +15,14 @@ use orange_token::metrics::Metrics;
 use orange_token::store::SsmTokenStore;
 use refresh::handler::{RefreshState, handle};
 
-#[tokio::main]
+/// One thread: Lambda sends an instance one invocation at a time.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = RefreshConfig::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "refresh cannot start: configuration is invalid");
     })?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = load_sdk_config().await;
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "refresh".to_owned());
     let state = RefreshState {
@@ -46,8 +47,5 @@ async fn main() -> Result<(), Error> {
         config,
     };
     let state = &state;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        handle(state, event)
-    }))
-    .await
+    orange_token::runtime::run(|event| handle(state, event)).await
 }
