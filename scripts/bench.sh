@@ -81,4 +81,9 @@ quick=()
   --runs "${BENCH_RUNS:-20}" --invocations "${BENCH_INVOCATIONS:-10000}"
 "$bench_bin" report --results "$work" --lambda-dir "$root/target/lambda" \
   --build-seconds "$build_seconds" --out "$root/docs/performance.md"
-echo "bench: written to docs/performance.md"
+# The raw results stay beside the build, so the report can be rendered again:
+#   target/lambda/tools/bench/bootstrap report --results target/bench-results \
+#     --lambda-dir target/lambda --out docs/performance.md
+mkdir -p "$root/target/bench-results"
+cp "$work"/*.json "$root/target/bench-results/"
+echo "bench: written to docs/performance.md (raw results in target/bench-results)"
