@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_lambda::error::{DisplayErrorContext, SdkError};
@@ -80,7 +79,7 @@ pub async fn session() -> Session {
         "set AWS_EC2_METADATA_DISABLED=true (scripts/test.sh does)"
     );
     // Every AWS call goes to the emulator (AWS_ENDPOINT_URL), the invokes to the watch.
-    let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let aws = orange_token::aws_http::load_sdk_config().await;
     let lambda_config = aws_sdk_lambda::config::Builder::from(&aws)
         .endpoint_url(&lambda_endpoint)
         // A function error is an answer: never retried (the watch answers one with 500).

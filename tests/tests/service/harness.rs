@@ -39,7 +39,7 @@ pub async fn aws() -> SdkConfig {
         Ok("true"),
         "set AWS_EC2_METADATA_DISABLED=true (scripts/test.sh does)"
     );
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    orange_token::aws_http::load_sdk_config().await
 }
 
 /// A name no other test uses.

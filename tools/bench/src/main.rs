@@ -164,7 +164,7 @@ fn emulator_endpoint() -> Result<String, String> {
 
 async fn ssm_client() -> Result<aws_sdk_ssm::Client, String> {
     emulator_endpoint()?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = orange_token::aws_http::load_sdk_config().await;
     Ok(aws_sdk_ssm::Client::new(&config))
 }
 
