@@ -124,9 +124,15 @@ impl AuditLog {
         self.sink.write_line(&self.line(request_id, at, &event));
     }
 
-    /// The JSON line for `event`. Serialising these plain fields cannot fail; if it ever
+    /// Where this log writes.
+    pub fn sink(&self) -> &LogSink {
+        &self.sink
+    }
+
+    /// The JSON line [`AuditLog::emit`] writes for `event`, unwritten (to write it with
+    /// another line: [`LogSink::write_both`]). Serialising these plain fields cannot fail; if it ever
     /// did, the line still says which event was lost.
-    fn line(&self, request_id: &str, at: DateTime<Utc>, event: &AuditEvent) -> String {
+    pub fn line(&self, request_id: &str, at: DateTime<Utc>, event: &AuditEvent) -> String {
         let line = AuditLine {
             level: "INFO",
             audit: true,

@@ -101,11 +101,24 @@ impl Metrics {
 
     /// get-token served a token.
     pub fn token_served(&self, at: DateTime<Utc>, source: TokenSource, remaining_seconds: i64) {
+        if let Some(line) = self.token_served_record(at, source, remaining_seconds) {
+            self.sink.write_line(&line);
+        }
+    }
+
+    /// The record [`Metrics::token_served`] writes, unwritten (to write it with another
+    /// line: [`LogSink::write_both`]).
+    pub fn token_served_record(
+        &self,
+        at: DateTime<Utc>,
+        source: TokenSource,
+        remaining_seconds: i64,
+    ) -> Option<String> {
         let source = match source {
             TokenSource::Memory => "memory",
             TokenSource::Store => "store",
         };
-        self.emit(
+        self.record(
             at,
             &[("TokenServed", 1, Unit::Count)],
             &[
@@ -115,7 +128,7 @@ impl Metrics {
                     Property::Number(remaining_seconds),
                 ),
             ],
-        );
+        )
     }
 
     /// get-token had no servable token.
@@ -136,23 +149,37 @@ impl Metrics {
         );
     }
 
+    /// Where these metrics are written.
+    pub fn sink(&self) -> &LogSink {
+        &self.sink
+    }
+
     fn emit(
         &self,
         at: DateTime<Utc>,
         values: &[(&str, i64, Unit)],
         properties: &[(&str, Property<'_>)],
     ) {
+        if let Some(line) = self.record(at, values, properties) {
+            self.sink.write_line(&line);
+        }
+    }
+
+    /// One record's line. Serialising strings and integers into a String cannot fail; a
+    /// record that somehow did is dropped (metrics never fail an invocation).
+    fn record(
+        &self,
+        at: DateTime<Utc>,
+        values: &[(&str, i64, Unit)],
+        properties: &[(&str, Property<'_>)],
+    ) -> Option<String> {
         let record = Record {
             timestamp_ms: at.timestamp_millis(),
             function_name: &self.function_name,
             values,
             properties,
         };
-        // Serialising strings and integers into a String cannot fail; a record that
-        // somehow did is dropped (metrics never fail an invocation).
-        if let Ok(line) = serde_json::to_string(&record) {
-            self.sink.write_line(&line);
-        }
+        serde_json::to_string(&record).ok()
     }
 }
 

@@ -12,6 +12,7 @@ use orange_token::clock::Clock;
 use orange_token::config::GetTokenConfig;
 use orange_token::envelope::{TokenEnvelope, rfc3339};
 use orange_token::error::ServiceError;
+use orange_token::log_sink::LogSink;
 use orange_token::metrics::Metrics;
 use orange_token::protocol::{Action, StatusResponse, TokenResponse};
 use orange_token::store::TokenStore;
@@ -409,13 +410,22 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
     fn serve(&self, envelope: &TokenEnvelope, source: TokenSource) -> TokenResponse {
         let now = self.state.clock.now();
         let expires_in = envelope.expires_in(now);
-        self.audit(AuditEvent::TokenServed {
+        // The audit line and the metric record, with one write when both go to stdout.
+        let state = self.state;
+        let served = AuditEvent::TokenServed {
             token_id: envelope.token_id.clone(),
             caller: self.caller.clone(),
             source,
             expires_in,
-        });
-        self.state.metrics.token_served(now, source, expires_in);
+        };
+        let audit_line = state.audit.line(self.request_id, now, &served);
+        match state.metrics.token_served_record(now, source, expires_in) {
+            Some(record) => LogSink::write_both(
+                (state.audit.sink(), &audit_line),
+                (state.metrics.sink(), &record),
+            ),
+            None => state.audit.sink().write_line(&audit_line),
+        }
         // The audit line above records every served token; this is for debugging only
         // (at info it would be a third log line on the hot path).
         tracing::debug!(token_id = %envelope.token_id, ?source, expires_in, "token served");

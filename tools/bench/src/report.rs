@@ -449,7 +449,8 @@ pub fn render(
             "get-token handler, warm memory hit",
             &micro.handler_warm_hit,
             "one sample per invocation: event bytes → JSON → `handle` → answer bytes, with the \
-             audit, EMF and tracing lines written to standard output (a pipe, drained)"
+             audit and EMF lines written to standard output (a pipe, drained) and tracing \
+             through the runtime's JSON subscriber at its default level"
         )
     );
     let _ = write!(
@@ -770,16 +771,17 @@ fn notes(
     );
     let warm_verdict = if h.p99_ns <= targets::HANDLER_P99_NS {
         format!(
-            "The p99 is within the target; beyond it (p99.9 {}) the tail is the two writes to a \
+            "The p99 is within the target; beyond it (p99.9 {}) the tail is the write to a \
              pipe whose reader shares the 2 cores, and this machine's other load.",
             duration(h.p999_ns)
         )
     } else {
         format!(
             "The p99 is over the target by {}: the same handler without the writes has p99 {}, \
-             so the tail is the two writes to a pipe whose reader shares the 2 cores, and this \
-             machine's other load. What would close it: one `write` for both lines (a buffer \
-             per invocation in `LogSink`), and a quieter machine to measure on.",
+             so the tail is the write to a pipe whose reader shares the 2 cores, and this \
+             machine's other load. What would close it: less to build per invocation (the \
+             EMF record's fixed `_aws` part rendered once at start, the token's `expires_at` \
+             text kept with the token), and a quieter machine to measure on.",
             duration(h.p99_ns - targets::HANDLER_P99_NS),
             duration(q.p99_ns)
         )
@@ -789,8 +791,8 @@ fn notes(
         "- **get-token warm hit** (p50 {}, p99 {}): an invocation writes two log lines, the \
          `TOKEN_SERVED` audit line ({} to build) and the EMF line ({}), each serialised \
          straight from borrowed values (`shared/src/audit.rs`, `metrics.rs`; they were \
-         `serde_json::Value` maps, 4.0 and 4.4 µs, before 2026-11-27), each one `write` to \
-         standard output ({} p50). The tracing event `token served` is at `debug` (the audit \
+         `serde_json::Value` maps, 4.0 and 4.4 µs, before 2026-11-27), and both go to \
+         standard output in one `write` (`LogSink::write_both`; one line alone: {} p50). The tracing event `token served` is at `debug` (the audit \
          line already records every served token; at `info` it cost {} p50 more), and the \
          memory token is shared by `Arc`, not copied. With the lines built but not written the \
          handler takes p50 {}, p99 {}. {warm_verdict}",
