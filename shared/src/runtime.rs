@@ -9,8 +9,12 @@
 //! 10,000 invocations, `docs/performance.md`). Nothing in this service reads the variable
 //! (the template turns on no X-Ray tracing); the trace id stays available as
 //! `Context::xray_trace_id` and in every log line's span.
+//!
+//! [`init_tracing`] is `lambda_runtime`'s default subscriber without `EnvFilter`, whose
+//! regular-expression engine was about 200 KiB of each deployable.
 
 use std::future::Future;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, Request, Uri};
@@ -21,6 +25,7 @@ use lambda_runtime_api_client::{Client, build_request};
 use serde::Serialize;
 use serde_json::Value;
 use tracing::Instrument;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
 use crate::protocol::error_type;
 
@@ -29,6 +34,52 @@ const DEADLINE_MS: &str = "lambda-runtime-deadline-ms";
 const TRACE_ID: &str = "lambda-runtime-trace-id";
 const INVOCATION_ID: &str = "lambda-runtime-invocation-id";
 const FUNCTION_ERROR_TYPE: &str = "lambda-runtime-function-error-type";
+
+/// Sets up `tracing` as `lambda_runtime::tracing::init_default_subscriber` does: to
+/// standard output, no target, time or colours (Lambda adds its own time), JSON when
+/// `AWS_LAMBDA_LOG_FORMAT` is `JSON`, at the level of `AWS_LAMBDA_LOG_LEVEL` (the
+/// template's log level), else of `RUST_LOG` (a level, or `target=level` directives),
+/// else `INFO`.
+pub fn init_tracing() {
+    let filter = log_filter(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+        std::env::var("RUST_LOG").ok().as_deref(),
+    );
+    let subscriber = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .with_writer(std::io::stdout);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT")
+        .is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    // A subscriber already set (a test's) is left in place.
+    let _ = if json {
+        tracing::subscriber::set_global_default(tracing_subscriber::layer::SubscriberExt::with(
+            subscriber.json().finish(),
+            filter,
+        ))
+    } else {
+        tracing::subscriber::set_global_default(tracing_subscriber::layer::SubscriberExt::with(
+            subscriber.finish(),
+            filter,
+        ))
+    };
+}
+
+/// The filter for a Lambda log level (`TRACE` to `FATAL`) or, without one, `RUST_LOG`.
+fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
+    let level = |name: &str| match name.trim().to_ascii_uppercase().as_str() {
+        // Lambda's FATAL is tracing's ERROR; tracing has no level above it.
+        "FATAL" => Some(LevelFilter::ERROR),
+        other => LevelFilter::from_str(other).ok(),
+    };
+    if let Some(level) = lambda_level.and_then(level) {
+        return Targets::new().with_default(level);
+    }
+    rust_log
+        .and_then(|directives| Targets::from_str(directives).ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+}
 
 /// Serves invocations with `handler` until the Runtime API fails (then Lambda restarts
 /// the process). A failed invocation is answered with the handler's [`Diagnostic`]; an
@@ -187,6 +238,24 @@ mod tests {
             log_stream: "stream".into(),
             log_group: "group".into(),
         })
+    }
+
+    #[test]
+    fn the_log_level_comes_from_lambda_then_rust_log_then_info() {
+        use tracing::Level;
+        let enabled = |filter: &Targets, level: Level| filter.would_enable("get_token", &level);
+
+        let lambda = log_filter(Some("WARN"), Some("trace"));
+        assert!(enabled(&lambda, Level::WARN) && !enabled(&lambda, Level::INFO));
+        let fatal = log_filter(Some("FATAL"), None);
+        assert!(enabled(&fatal, Level::ERROR) && !enabled(&fatal, Level::WARN));
+        let debug = log_filter(None, Some("debug"));
+        assert!(enabled(&debug, Level::DEBUG) && !enabled(&debug, Level::TRACE));
+        let per_target = log_filter(None, Some("info,get_token=trace"));
+        assert!(enabled(&per_target, Level::TRACE));
+        assert!(!per_target.would_enable("hyper", &Level::DEBUG));
+        let default = log_filter(Some("nonsense"), None);
+        assert!(enabled(&default, Level::INFO) && !enabled(&default, Level::DEBUG));
     }
 
     #[test]

@@ -24,7 +24,7 @@ const REFRESH_INVOKE_READ_TIMEOUT: Duration = Duration::from_secs(35);
 /// thread would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    orange_token::runtime::init_tracing();
     let config = GetTokenConfig::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "get-token cannot start: configuration is invalid");
     })?;

@@ -18,7 +18,7 @@ use refresh::handler::{RefreshState, handle};
 /// One thread: Lambda sends an instance one invocation at a time.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    orange_token::runtime::init_tracing();
     let config = RefreshConfig::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "refresh cannot start: configuration is invalid");
     })?;

@@ -88,7 +88,7 @@ fn run() -> Result<(), String> {
         // thread starts.
         // SAFETY: single-threaded here; nothing reads the environment concurrently.
         unsafe { std::env::set_var("AWS_LAMBDA_LOG_FORMAT", "JSON") };
-        lambda_runtime::tracing::init_default_subscriber();
+        orange_token::runtime::init_tracing();
     }
     match args.command.as_str() {
         "micro" => {
