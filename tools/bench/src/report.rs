@@ -761,10 +761,14 @@ fn notes(
          (get-token, bootstrap 10.38 MiB) and 4.18 MiB (refresh, 10.80 MiB), over the 3 MiB \
          target; `\"s\"` makes them 2.70 MiB and 2.87 MiB (−32 %, −31 %). The in-process timings did not move beyond the run-to-run noise \
          of this shared machine (caller hit 92 → 96 ns, envelope parse 860 → 607 ns). `\"z\"` \
-         was not needed. The dependencies already build without default features (the AWS \
-         SDKs and `aws-config` with only the HTTPS client, Tokio runtime and latest behavior \
-         version; `reqwest` with rustls, form and JSON only), and one TLS provider \
-         (aws-lc-rs) serves both HTTP stacks. A zip on the other side of the target again \
+         was not needed. The dependencies build without default features (the AWS SDKs and \
+         `aws-config` with the Tokio runtime and latest behavior version only, not even the \
+         SDK's fallback HTTPS client: the functions bring their own, `shared/src/aws_http.rs`; \
+         `reqwest` with rustls, form and JSON only), one TLS provider (aws-lc-rs) serves both \
+         HTTP stacks, and `tracing` is set up without `EnvFilter` \
+         (`orange_token::runtime::init_tracing`), whose regular-expression engine was about \
+         200 KiB of each binary (2026-11-27: zips 2.81 → 2.53 MiB and 3.01 → 2.70 MiB with \
+         these last changes). A zip on the other side of the target again \
          would need fewer AWS clients in a binary (refresh links SSM, Secrets Manager and, \
          through `aws-config`, STS) or a smaller crypto provider (`ring` instead of aws-lc-rs \
          for both the SDK client and `reqwest`)."
@@ -862,10 +866,10 @@ fn notes(
             f.name, f.memory.growth_after_warmup_kib
         )
     };
+    // Where growth after warm-up happened: all early and then none is the allocator
+    // settling; a leak keeps growing at its rate to the end.
     let settling = |f: &FunctionResults| {
-        let Some(run) = &f.memory_constant_trace_id else {
-            return String::new();
-        };
+        let run = &f.memory;
         let at = |n: usize| {
             run.checkpoints
                 .iter()
@@ -879,19 +883,20 @@ fn notes(
         );
         match (warm, mid, end) {
             (Some(warm), Some(mid), Some(end)) if end > warm => format!(
-                "With a constant trace id, {} still grows {} KiB over the {} invocations after \
-                 warm-up, then {} KiB over the next {} (a leak grows at a steady rate; a longer \
-                 run would tell whether this settles).",
+                " {} grows {} KiB over the {} invocations after warm-up, then {} KiB over the \
+                 next {}: {}",
                 f.name,
                 mid.saturating_sub(warm),
                 run.invocations / 2 - run.warmup_invocations,
                 end.saturating_sub(mid),
-                run.invocations - run.invocations / 2
+                run.invocations - run.invocations / 2,
+                if end == mid {
+                    "the growth stops, as the allocator settling does and a leak would not."
+                } else {
+                    "a steady rate would be a leak; a longer run would tell."
+                }
             ),
-            _ => format!(
-                "With a constant trace id, {} does not grow after warm-up.",
-                f.name
-            ),
+            _ => String::new(),
         }
     };
     let _ = writeln!(
@@ -905,10 +910,11 @@ fn notes(
          until 2026-11-27 a warm instance grew ≈ 170 bytes per invocation (1.5 MiB over this \
          benchmark's 9,000 invocations after warm-up) until Lambda recycled it. The trace id is still in \
          `Context::xray_trace_id` and in each invocation's tracing span; nothing here reads the \
-         variable (the template turns on no X-Ray tracing). {}",
+         variable (the template turns on no X-Ray tracing).{}{}",
         growth(get_token),
         growth(refresh),
-        settling(get_token)
+        settling(get_token),
+        settling(refresh)
     );
     let _ = writeln!(
         w,
