@@ -473,7 +473,8 @@ pub fn render(
         (
             "… EMF metric line, built",
             &b.emf_line_build,
-            "`Metrics::token_served` into a memory sink (serialised from borrowed values)",
+            "`Metrics::token_served` into a memory sink (the record rendered once at start, \
+             filled in)",
         ),
         (
             "… one line written to standard output",
@@ -784,8 +785,8 @@ fn notes(
             "The p99 is over the target by {}: the same handler without the writes has p99 {}, \
              so the tail is the write to a pipe whose reader shares the 2 cores, and this \
              machine's other load. What would close it: less to build per invocation (the \
-             EMF record's fixed `_aws` part rendered once at start, the token's `expires_at` \
-             text kept with the token), and a quieter machine to measure on.",
+             token's `expires_at` text kept with the token, the audit line's fixed fields \
+             rendered once), and a quieter machine to measure on.",
             duration(h.p99_ns - targets::HANDLER_P99_NS),
             duration(q.p99_ns)
         )
@@ -793,9 +794,10 @@ fn notes(
     let _ = writeln!(
         w,
         "- **get-token warm hit** (p50 {}, p99 {}): an invocation writes two log lines, the \
-         `TOKEN_SERVED` audit line ({} to build) and the EMF line ({}), each serialised \
-         straight from borrowed values (`shared/src/audit.rs`, `metrics.rs`; they were \
-         `serde_json::Value` maps, 4.0 and 4.4 µs, before 2026-11-27), and both go to \
+         `TOKEN_SERVED` audit line ({} to build, serialised straight from borrowed values) \
+         and the EMF line ({}, rendered once at start around its three variable values: \
+         `Metrics::token_served_record`); both were `serde_json::Value` maps, 4.0 and 4.4 µs, \
+         before 2026-11-27 (`shared/src/audit.rs`, `metrics.rs`). Both go to \
          standard output in one `write` (`LogSink::write_both`; one line alone: {} p50). The tracing event `token served` is at `debug` (the audit \
          line already records every served token; at `info` it cost {} p50 more), and the \
          memory token is shared by `Arc`, not copied. With the lines built but not written the \
