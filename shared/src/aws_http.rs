@@ -15,7 +15,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
-use aws_smithy_http_client::{Builder, ConnectorBuilder};
+use aws_smithy_http_client::{Builder, ConnectorBuilder, HttpClientError};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// Amazon Root CA 1-4 and Starfield Services Root Certificate Authority - G2, PEM.
@@ -23,36 +23,39 @@ pub const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("../certs/amazon-trus
 
 /// The SDK configuration from the environment (region, credentials, endpoint URL), with
 /// [`https_client`] as its HTTP client.
-pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
+pub async fn load_sdk_config() -> Result<SdkConfig, HttpClientError> {
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client()?)
         .load()
-        .await
+        .await)
 }
 
 /// The SDK's default HTTPS client, trusting only [`AMAZON_TRUST_SERVICES_ROOTS`].
 /// Plain `http://` endpoints (the local emulator) work as with the default client.
-pub fn https_client() -> SharedHttpClient {
+pub fn https_client() -> Result<SharedHttpClient, HttpClientError> {
     https_client_trusting(AMAZON_TRUST_SERVICES_ROOTS)
 }
 
-/// The SDK's default HTTPS client, trusting only the PEM certificates `roots`.
-fn https_client_trusting(roots: &str) -> SharedHttpClient {
+/// The SDK's default HTTPS client, trusting only the PEM certificates `roots`. A TLS
+/// context that cannot be built is an error, never a fall-back to the default context
+/// (which trusts the system's whole store).
+fn https_client_trusting(roots: &str) -> Result<SharedHttpClient, HttpClientError> {
     let tls_context = TlsContext::builder()
         .with_trust_store(TrustStore::empty().with_pem_certificate(roots))
-        .build()
-        .unwrap_or_default();
-    Builder::new().build_with_connector_fn(move |settings, runtime_components| {
-        let mut connector = ConnectorBuilder::default()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(tls_context.clone());
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = runtime_components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
+        .build()?;
+    Ok(
+        Builder::new().build_with_connector_fn(move |settings, runtime_components| {
+            let mut connector = ConnectorBuilder::default()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(tls_context.clone());
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = runtime_components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector.set_proxy_config(Some(ProxyConfig::from_env()));
+            connector.build()
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -155,7 +158,7 @@ mod tests {
     #[tokio::test]
     async fn a_certificate_from_any_other_authority_is_refused() {
         let (port, server) = one_tls_handshake();
-        get_parameter_over_tls(https_client(), port).await;
+        get_parameter_over_tls(https_client().unwrap(), port).await;
         let handshake = server.join().unwrap();
         assert_eq!(
             handshake,
@@ -168,7 +171,7 @@ mod tests {
     #[tokio::test]
     async fn the_same_client_completes_the_handshake_when_it_trusts_the_certificate() {
         let (port, server) = one_tls_handshake();
-        get_parameter_over_tls(https_client_trusting(LOCALHOST_CERTIFICATE), port).await;
+        get_parameter_over_tls(https_client_trusting(LOCALHOST_CERTIFICATE).unwrap(), port).await;
         assert_eq!(server.join().unwrap(), Ok(()));
     }
 }

@@ -28,7 +28,9 @@ async fn main() -> Result<(), Error> {
     let config = GetTokenConfig::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "get-token cannot start: configuration is invalid");
     })?;
-    let aws = load_sdk_config().await;
+    let aws = load_sdk_config().await.inspect_err(|error| {
+        tracing::error!(error = %error, "get-token cannot start: the AWS HTTPS client cannot be built");
+    })?;
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "get-token".to_owned());
     // The shared configuration's timeouts (the connect timeout) plus a long read timeout.

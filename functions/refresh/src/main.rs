@@ -22,7 +22,9 @@ async fn main() -> Result<(), Error> {
     let config = RefreshConfig::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "refresh cannot start: configuration is invalid");
     })?;
-    let aws = load_sdk_config().await;
+    let aws = load_sdk_config().await.inspect_err(|error| {
+        tracing::error!(error = %error, "refresh cannot start: the AWS HTTPS client cannot be built");
+    })?;
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "refresh".to_owned());
     let state = RefreshState {

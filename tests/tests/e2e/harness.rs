@@ -79,7 +79,9 @@ pub async fn session() -> Session {
         "set AWS_EC2_METADATA_DISABLED=true (scripts/test.sh does)"
     );
     // Every AWS call goes to the emulator (AWS_ENDPOINT_URL), the invokes to the watch.
-    let aws = orange_token::aws_http::load_sdk_config().await;
+    let aws = orange_token::aws_http::load_sdk_config()
+        .await
+        .expect("the AWS HTTPS client is built");
     let lambda_config = aws_sdk_lambda::config::Builder::from(&aws)
         .endpoint_url(&lambda_endpoint)
         // A function error is an answer: never retried (the watch answers one with 500).

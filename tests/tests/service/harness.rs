@@ -39,7 +39,9 @@ pub async fn aws() -> SdkConfig {
         Ok("true"),
         "set AWS_EC2_METADATA_DISABLED=true (scripts/test.sh does)"
     );
-    orange_token::aws_http::load_sdk_config().await
+    orange_token::aws_http::load_sdk_config()
+        .await
+        .expect("the AWS HTTPS client is built")
 }
 
 /// A name no other test uses.

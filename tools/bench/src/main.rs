@@ -164,7 +164,9 @@ fn emulator_endpoint() -> Result<String, String> {
 
 async fn ssm_client() -> Result<aws_sdk_ssm::Client, String> {
     emulator_endpoint()?;
-    let config = orange_token::aws_http::load_sdk_config().await;
+    let config = orange_token::aws_http::load_sdk_config()
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(aws_sdk_ssm::Client::new(&config))
 }
 

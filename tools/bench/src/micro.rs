@@ -245,7 +245,7 @@ pub fn caller_cached_hit(
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
         .endpoint_url(format!("http://{}", api.addr()))
-        .http_client(orange_token::aws_http::https_client())
+        .http_client(orange_token::aws_http::https_client().map_err(|e| e.to_string())?)
         .build();
     let client = TokenClient::builder(aws_sdk_lambda::Client::from_conf(config), "get-token")
         .caller("sms-sender")
