@@ -242,8 +242,9 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
         }
         .await;
         let (envelope, outcome) = result.map_err(|error| self.unavailable(error))?;
+        let envelope = Arc::new(envelope);
         if state.config.cache_enabled {
-            state.cache.put(Arc::new(envelope.clone()));
+            state.cache.put(Arc::clone(&envelope));
         }
         self.audit(AuditEvent::TokenRefreshRequested {
             caller: self.caller.clone(),
