@@ -533,7 +533,13 @@ fn environment_variables_are_the_contracts() {
             "TOKEN_KMS_KEY_ID",
             "OAUTH_REFRESH_THRESHOLD_MINUTES",
             "ORANGE_HTTP_TIMEOUT_SECONDS",
+            // glibc's, not the service's: keeps a warm refresh's heap flat.
+            "GLIBC_TUNABLES",
         ])
+    );
+    assert_eq!(
+        function_properties("RefreshFunction")["Environment"]["Variables"]["GLIBC_TUNABLES"],
+        "glibc.malloc.tcache_count=0"
     );
     assert_eq!(
         env_names("GetTokenFunction"),
