@@ -12,6 +12,7 @@
 # 3. starts moto's server on a loopback port (scripts/lib.sh) and runs
 #    - bench micro: in-process distributions (get-token warm hit, caller cached hit,
 #      parsers), with the functions' log lines going to a drained pipe as in Lambda;
+#    - bench warm-hit: the get-token warm hit again, its log lines to /dev/null;
 #    - bench load: 1,000 concurrent gets through 1 and through 100 instances;
 #    - bench lambda: cold starts and peak memory of the bootstraps under a local Lambda
 #      Runtime API (tools/bench, loopback);
@@ -76,6 +77,9 @@ quick=()
 # The functions' audit, metric and tracing lines go to standard output: a pipe that
 # `cat` drains, as Lambda's log collector does.
 "$bench_bin" micro --out "$work/micro.json" "${quick[@]}" | cat >/dev/null
+# The warm hit alone with its lines to /dev/null: the handler's own cost, its write
+# included, without a pipe reader to wake (the report shows both).
+"$bench_bin" warm-hit --out "$work/warm-hit.json" "${quick[@]}" >/dev/null
 "$bench_bin" load --out "$work/load.json" | cat >/dev/null
 "$bench_bin" lambda --lambda-dir "$lambda_dir" --out "$work/lambda.json" \
   --runs "${BENCH_RUNS:-20}" --invocations "${BENCH_INVOCATIONS:-10000}"

@@ -376,12 +376,20 @@ pub struct FunctionResults {
     pub bootstrap: String,
     pub cold: ColdStarts,
     pub memory: MemoryRun,
-    /// The same memory run with one constant trace id for every invocation.
-    pub memory_constant_trace_id: Option<MemoryRun>,
+    /// The same memory run with one thing changed, to show where memory goes.
+    #[serde(default)]
+    pub memory_variants: Vec<MemoryVariant>,
     /// Cold starts without the system's root certificates (`SSL_CERT_FILE=/dev/null`,
     /// `SSL_CERT_DIR` absent): what loading them costs (get-token only; its emulator is
     /// plain HTTP, so it needs none).
     pub cold_without_root_certificates: Option<ColdStarts>,
+}
+
+/// A memory run of a function with one thing changed, named by `label`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemoryVariant {
+    pub label: String,
+    pub run: MemoryRun,
 }
 
 /// Everything [`crate::lambda`] measured.

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! bench micro  --out FILE [--quick]
+//! bench warm-hit --out FILE [--quick]              (the warm hit alone; stdout as given)
 //! bench load   --out FILE                          (needs AWS_ENDPOINT_URL: the emulator)
 //! bench lambda --lambda-dir DIR --out FILE [--runs N] [--invocations N]   (same)
 //! bench report --results DIR --lambda-dir DIR --out docs/performance.md [--build-seconds S]
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::types::ParameterType;
 
-use bench::lambda::{self, Function, FunctionResults, LambdaResults};
+use bench::lambda::{self, Function, FunctionResults, LambdaResults, MemoryVariant};
 use bench::runtime_api::TraceIds;
 use bench::{load, micro, report};
 
@@ -77,7 +78,8 @@ impl Args {
     }
 }
 
-const USAGE: &str = "usage: bench micro --out FILE [--quick] | bench load --out FILE | \
+const USAGE: &str = "usage: bench micro --out FILE [--quick] | \
+bench warm-hit --out FILE [--quick] | bench load --out FILE | \
 bench lambda --lambda-dir DIR --out FILE [--runs N] [--invocations N] | \
 bench report --results DIR --lambda-dir DIR --out FILE [--build-seconds S]";
 
@@ -97,6 +99,14 @@ fn run() -> Result<(), String> {
                 .build()
                 .map_err(|e| e.to_string())?;
             let results = micro::run(&runtime, args.flags.iter().any(|f| f == "quick"))?;
+            write_json(&args.path("out")?, &results)
+        }
+        "warm-hit" => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let results = micro::warm_hit_only(&runtime, args.flags.iter().any(|f| f == "quick"))?;
             write_json(&args.path("out")?, &results)
         }
         "load" => {
@@ -207,6 +217,10 @@ async fn emulator_read_ms(ssm: &aws_sdk_ssm::Client) -> Result<f64, String> {
     Ok(bench::stats::median(&mut samples))
 }
 
+/// The C library's settings variable, and what template.yaml sets it to for refresh.
+const GLIBC_TUNABLES: &str = "GLIBC_TUNABLES";
+const REFRESH_GLIBC_TUNABLES: &str = "glibc.malloc.tcache_count=0";
+
 /// What Lambda sets for every function, plus the emulator and static credentials.
 fn lambda_env(name: &str, bootstrap: &Path, endpoint: &str) -> Vec<(String, String)> {
     let task_root = bootstrap
@@ -270,6 +284,8 @@ fn lambda_command(
             ("TOKEN_KMS_KEY_ID", "alias/aws/ssm"),
             // Never called: the stored token is fresh, so refresh skips. Loopback anyway.
             ("ORANGE_TOKEN_ENDPOINT", "http://127.0.0.1:9/oauth/v3/token"),
+            // As template.yaml sets it (glibc's per-thread cache off: a flat heap).
+            (GLIBC_TUNABLES, REFRESH_GLIBC_TUNABLES),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
@@ -306,20 +322,31 @@ fn lambda_command(
         let warmup = invocations.min(1_000);
         let memory = lambda::memory(function, invocations, warmup, TraceIds::Unique)?;
         // Where growth comes from: the same run with one trace id for all invocations.
-        let memory_constant_trace_id = if memory.growth_after_warmup_kib > 0 {
+        let mut memory_variants = Vec::new();
+        // What the template's C library setting does: the same run without it.
+        if function.env.iter().any(|(k, _)| k == GLIBC_TUNABLES) {
+            eprintln!(
+                "bench: {}: the memory run again without {GLIBC_TUNABLES}",
+                function.name
+            );
+            let mut without = function.clone();
+            without.env.retain(|(k, _)| k != GLIBC_TUNABLES);
+            memory_variants.push(MemoryVariant {
+                label: format!("{}, without `{GLIBC_TUNABLES}`", function.name),
+                run: lambda::memory(&without, invocations, warmup, TraceIds::Unique)?,
+            });
+        }
+        // Where growth comes from, if any: the same run with one trace id throughout.
+        if memory.growth_after_warmup_kib > 0 {
             eprintln!(
                 "bench: {}: the memory run again with one constant trace id",
                 function.name
             );
-            Some(lambda::memory(
-                function,
-                invocations,
-                warmup,
-                TraceIds::Constant,
-            )?)
-        } else {
-            None
-        };
+            memory_variants.push(MemoryVariant {
+                label: format!("{}, one constant trace id", function.name),
+                run: lambda::memory(function, invocations, warmup, TraceIds::Constant)?,
+            });
+        }
         // What loading the system's root certificates at init costs (get-token only:
         // refresh's token-endpoint client refuses to start without any).
         let cold_without_root_certificates = if function.name == "get-token" {
@@ -344,7 +371,7 @@ fn lambda_command(
             bootstrap: function.bootstrap.display().to_string(),
             cold,
             memory,
-            memory_constant_trace_id,
+            memory_variants,
             cold_without_root_certificates,
         });
     }

@@ -57,6 +57,50 @@ pub struct MicroResults {
     pub breakdown: Breakdown,
 }
 
+/// The warm hit alone (`bench warm-hit`), with its log lines written to whatever
+/// standard output is: `scripts/bench.sh` runs it with standard output on `/dev/null`,
+/// so that the figure is the handler's own cost, its `write` included, without a
+/// pipe reader to wake.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WarmHitRun {
+    pub handler_warm_hit: Summary,
+    /// What standard output was: `character device`, `file`, `pipe`, `socket`, `other`.
+    pub stdout: String,
+}
+
+/// What the process's standard output is.
+pub fn stdout_kind() -> String {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata("/proc/self/fd/1") {
+        Ok(meta) => {
+            let kind = meta.file_type();
+            if kind.is_char_device() {
+                "character device"
+            } else if kind.is_file() {
+                "file"
+            } else if kind.is_fifo() {
+                "pipe"
+            } else if kind.is_socket() {
+                "socket"
+            } else {
+                "other"
+            }
+        }
+        Err(_) => "unknown",
+    }
+    .to_owned()
+}
+
+/// The get-token warm hit alone, log lines to standard output as it is.
+pub fn warm_hit_only(runtime: &tokio::runtime::Runtime, quick: bool) -> Result<WarmHitRun, String> {
+    let iterations = if quick { 20_000 } else { 200_000 };
+    let (handler_warm_hit, _, _, _) = handler_warm_hit(runtime, iterations)?;
+    Ok(WarmHitRun {
+        handler_warm_hit,
+        stdout: stdout_kind(),
+    })
+}
+
 /// The parts of a warm hit that write its three log lines, measured alone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Breakdown {
