@@ -69,6 +69,10 @@ impl Args {
             .ok_or(format!("--{name} is required\n{USAGE}"))
     }
 
+    fn flag(&self, name: &str) -> bool {
+        self.flags.iter().any(|flag| flag == name)
+    }
+
     fn number(&self, name: &str, default: usize) -> Result<usize, String> {
         self.options.get(name).map_or(Ok(default), |value| {
             value
@@ -94,19 +98,11 @@ fn run() -> Result<(), String> {
     }
     match args.command.as_str() {
         "micro" => {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            let results = micro::run(&runtime, args.flags.iter().any(|f| f == "quick"))?;
+            let results = micro::run(&current_thread()?, args.flag("quick"))?;
             write_json(&args.path("out")?, &results)
         }
         "warm-hit" => {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            let results = micro::warm_hit_only(&runtime, args.flags.iter().any(|f| f == "quick"))?;
+            let results = micro::warm_hit_only(&current_thread()?, args.flag("quick"))?;
             write_json(&args.path("out")?, &results)
         }
         "load" => {
@@ -143,6 +139,13 @@ fn run() -> Result<(), String> {
         }
         other => Err(format!("unknown command {other:?}\n{USAGE}")),
     }
+}
+
+fn current_thread() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn multi_thread() -> Result<tokio::runtime::Runtime, String> {
