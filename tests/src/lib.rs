@@ -3,6 +3,13 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// The EventBridge scheduled event the refresh function receives: the one the local run
+/// sends, `events/refresh-scheduled.json`.
+pub fn scheduled_event() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../events/refresh-scheduled.json"))
+        .expect("events/refresh-scheduled.json is a JSON event")
+}
+
 /// Every tracing line this test binary wrote, captured at TRACE level, for the secret
 /// checks. The first call installs the subscriber; each line is also kept for
 /// `scripts/scan-logs.py` in `TEST_LOG_DIR/<kept_as>`, and echoed to stderr with `TEST_LOG=1`.

@@ -48,17 +48,7 @@ async fn an_expired_stored_envelope_makes_get_renew_through_refresh() {
     // The renewal went through refresh, which stored it.
     let token_id = got["token_id"].as_str().expect("token_id");
     assert_eq!(s.stored().await.expect("stored").token_id(), token_id);
-    assert!(
-        !s.audit_events_matching(
-            "TOKEN_GENERATED",
-            &[
-                ("token_id", json!(token_id)),
-                ("function_name", json!("refresh"))
-            ]
-        )
-        .is_empty(),
-        "the refresh function logged TOKEN_GENERATED for {token_id}"
-    );
+    s.assert_refresh_generated(token_id);
     assert!(
         !s.audit_events_matching(
             "TOKEN_SERVED",

@@ -483,6 +483,21 @@ impl Session {
             .collect()
     }
 
+    /// Fails unless the refresh function logged `TOKEN_GENERATED` for `token_id`.
+    pub fn assert_refresh_generated(&self, token_id: &str) {
+        let generated = self.audit_events_matching(
+            "TOKEN_GENERATED",
+            &[
+                ("token_id", Value::from(token_id)),
+                ("function_name", Value::from("refresh")),
+            ],
+        );
+        assert!(
+            !generated.is_empty(),
+            "the refresh function logged TOKEN_GENERATED for {token_id}"
+        );
+    }
+
     /// Fails when any log of the run (the watch's, that is every line both functions
     /// wrote; the token endpoint's; the emulator's; this test binary's tracing) holds the
     /// client secret, the Basic authorization value, a token the endpoint issued or a
@@ -538,20 +553,7 @@ impl Session {
     }
 }
 
-/// The EventBridge scheduled event (as in `events/refresh-scheduled.json`).
-pub fn scheduled_event() -> Value {
-    json!({
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": "2026-11-26T22:00:00Z",
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/orange-token-refresh"],
-        "detail": {}
-    })
-}
+pub use integration_tests::scheduled_event;
 
 /// Every tracing line this test binary wrote (the caller library's), for the log checks.
 pub fn captured_tracing() -> Arc<Mutex<Vec<u8>>> {

@@ -30,17 +30,7 @@ async fn a_scheduled_refresh_stores_a_token_get_serves_it_and_a_second_run_reque
     assert_eq!(stored.token_id(), token_id);
     assert!(stats.issued(stored.access_token()));
     assert_eq!(stored.envelope["expires_at"], first["expires_at"]);
-    assert!(
-        !s.audit_events_matching(
-            "TOKEN_GENERATED",
-            &[
-                ("token_id", json!(token_id)),
-                ("function_name", json!("refresh"))
-            ]
-        )
-        .is_empty(),
-        "refresh logged TOKEN_GENERATED for {token_id}"
-    );
+    s.assert_refresh_generated(&token_id);
     assert!(
         !s.audit_events_matching("TOKEN_STORED", &[("token_id", json!(token_id))])
             .is_empty(),

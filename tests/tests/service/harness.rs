@@ -318,19 +318,7 @@ fn parse_lines(lines: &Arc<Mutex<Vec<String>>>) -> Vec<Value> {
         .collect()
 }
 
-pub fn scheduled_event() -> Value {
-    serde_json::json!({
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": "2026-11-26T22:00:00Z",
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/orange-token-refresh"],
-        "detail": {}
-    })
-}
+pub use integration_tests::scheduled_event;
 
 // --- get-token ---------------------------------------------------------------------------
 
