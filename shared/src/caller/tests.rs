@@ -286,23 +286,32 @@ async fn with_token_renews_a_rejected_token_and_retries_once() {
     assert_eq!(get.num_calls(), 1);
 }
 
+/// `with_token` over an API call that always answers `error`: how many times the call
+/// ran, and what `with_token` returned.
+async fn with_token_always_failing(
+    tokens: &TokenClient,
+    error: fn() -> ApiError,
+) -> (u32, Result<(), CallError<ApiError>>) {
+    let mut attempts = 0;
+    let answer = tokens
+        .with_token(|_auth| {
+            attempts += 1;
+            async move { Err(error()) }
+        })
+        .await;
+    (attempts, answer)
+}
+
 #[tokio::test]
 async fn with_token_returns_a_second_auth_failure_without_retrying_again() {
     let (get, refresh) = get_then_refresh_rules();
     let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
-    let mut attempts = 0;
 
-    let answer: Result<(), _> = tokens
-        .with_token(|_auth| {
-            attempts += 1;
-            async {
-                Err(ApiError {
-                    status: 400,
-                    body: r#"{"requestError": {"serviceException": {"messageId": "SVC0001"}}}"#,
-                })
-            }
-        })
-        .await;
+    let (attempts, answer) = with_token_always_failing(&tokens, || ApiError {
+        status: 400,
+        body: r#"{"requestError": {"serviceException": {"messageId": "SVC0001"}}}"#,
+    })
+    .await;
 
     assert_eq!(attempts, 2);
     assert!(matches!(
@@ -316,19 +325,12 @@ async fn with_token_returns_a_second_auth_failure_without_retrying_again() {
 async fn with_token_does_not_retry_other_failures() {
     let (get, refresh) = get_then_refresh_rules();
     let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
-    let mut attempts = 0;
 
-    let answer: Result<(), _> = tokens
-        .with_token(|_auth| {
-            attempts += 1;
-            async {
-                Err(ApiError {
-                    status: 400,
-                    body: r#"{"requestError": {"policyException": {"messageId": "POL0001"}}}"#,
-                })
-            }
-        })
-        .await;
+    let (attempts, answer) = with_token_always_failing(&tokens, || ApiError {
+        status: 400,
+        body: r#"{"requestError": {"policyException": {"messageId": "POL0001"}}}"#,
+    })
+    .await;
 
     assert_eq!(attempts, 1);
     assert!(matches!(
