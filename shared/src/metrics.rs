@@ -104,15 +104,8 @@ impl Metrics {
         );
     }
 
-    /// get-token served a token.
-    pub fn token_served(&self, at: DateTime<Utc>, source: TokenSource, remaining_seconds: i64) {
-        if let Some(line) = self.token_served_record(at, source, remaining_seconds) {
-            self.sink.write_line(&line);
-        }
-    }
-
-    /// The record [`Metrics::token_served`] writes, unwritten (to write it with another
-    /// line: [`LogSink::write_both`]).
+    /// get-token served a token: the record, unwritten (get-token writes it with its
+    /// audit line: [`LogSink::write_both`]).
     pub fn token_served_record(
         &self,
         at: DateTime<Utc>,
@@ -374,15 +367,13 @@ mod tests {
 
     #[test]
     fn a_served_token_is_counted_with_its_source_and_life_left() {
-        let (sink, lines) = LogSink::memory();
+        let (sink, _) = LogSink::memory();
         let metrics = Metrics::new(sink, "orange-get-token");
         let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        metrics.token_served(at, TokenSource::Memory, 2_400);
-        metrics.token_served(at, TokenSource::Store, 3_000);
-        let lines = lines.lock().unwrap();
-        let records: Vec<Value> = lines
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
+        let records: Vec<Value> = [(TokenSource::Memory, 2_400), (TokenSource::Store, 3_000)]
+            .into_iter()
+            .map(|(source, remaining)| metrics.token_served_record(at, source, remaining))
+            .map(|record| serde_json::from_str(&record.unwrap()).unwrap())
             .collect();
         assert_eq!(
             records[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"],

@@ -94,7 +94,7 @@ pub fn stdout_kind() -> String {
 /// The get-token warm hit alone, log lines to standard output as it is.
 pub fn warm_hit_only(runtime: &tokio::runtime::Runtime, quick: bool) -> Result<WarmHitRun, String> {
     let iterations = if quick { 20_000 } else { 200_000 };
-    let (handler_warm_hit, _, _, _) = handler_warm_hit(runtime, iterations)?;
+    let (handler_warm_hit, _) = logged_warm_hit(runtime, iterations)?;
     Ok(WarmHitRun {
         handler_warm_hit,
         stdout: stdout_kind(),
@@ -106,7 +106,7 @@ pub fn warm_hit_only(runtime: &tokio::runtime::Runtime, quick: bool) -> Result<W
 pub struct Breakdown {
     /// `AuditLog::emit(TOKEN_SERVED)` into a memory sink: building the line.
     pub audit_line_build: Summary,
-    /// `Metrics::token_served` into a memory sink: building the EMF line.
+    /// `Metrics::token_served_record` into a memory sink: building the EMF line.
     pub emf_line_build: Summary,
     /// One `LogSink::Stdout::write_line` of a 300-byte line: the write to the pipe.
     pub stdout_write: Summary,
@@ -187,16 +187,13 @@ fn handler_samples(
     Summary::of(&mut samples).ok_or_else(|| "no samples".to_owned())
 }
 
-/// The get-token handler on a warm instance: the token is in memory.
-pub fn handler_warm_hit(
+/// A get-token state writing its log lines to `sink`, whose memory holds the token
+/// (its first get read the store).
+fn warm_state(
     runtime: &tokio::runtime::Runtime,
-    iterations: usize,
-) -> Result<(Summary, Summary, usize, usize), String> {
-    let _entered = runtime.enter();
-    // As deployed: audit and EMF lines to standard output (a pipe the caller drains,
-    // as Lambda's log collector does), tracing through the runtime's subscriber.
-    let state = get_token_state(LogSink::Stdout);
-    // The first get reads the store and fills the memory.
+    sink: LogSink,
+) -> Result<GetTokenState<MemoryStore, CountingInvoker>, String> {
+    let state = get_token_state(sink);
     let first = runtime.block_on(handle(
         &state,
         LambdaEvent::new(
@@ -205,21 +202,34 @@ pub fn handler_warm_hit(
         ),
     ));
     first.map_err(|error| format!("the first get failed: {error}"))?;
+    Ok(state)
+}
+
+/// The warm hit as deployed: audit and EMF lines to standard output (whatever it is:
+/// `bench micro` runs with a pipe that the caller drains, `bench warm-hit` on
+/// `/dev/null`), tracing through the runtime's subscriber.
+fn logged_warm_hit(
+    runtime: &tokio::runtime::Runtime,
+    iterations: usize,
+) -> Result<(Summary, GetTokenState<MemoryStore, CountingInvoker>), String> {
+    let _entered = runtime.enter();
+    let state = warm_state(runtime, LogSink::Stdout)?;
     let logged = handler_samples(&state, iterations / 20, iterations)?;
+    Ok((logged, state))
+}
+
+/// The get-token handler on a warm instance: the token is in memory.
+pub fn handler_warm_hit(
+    runtime: &tokio::runtime::Runtime,
+    iterations: usize,
+) -> Result<(Summary, Summary, usize, usize), String> {
+    let (logged, state) = logged_warm_hit(runtime, iterations)?;
+    let _entered = runtime.enter();
 
     // The handler's own work: audit and EMF into a memory sink that is cleared, and
     // tracing's INFO lines filtered out by a thread-local subscriber with no output.
     let (sink, lines) = LogSink::memory();
-    let quiet_state = get_token_state(sink);
-    runtime
-        .block_on(handle(
-            &quiet_state,
-            LambdaEvent::new(
-                serde_json::from_slice(GET_EVENT).map_err(|e| e.to_string())?,
-                LambdaContext::default(),
-            ),
-        ))
-        .map_err(|error| format!("the first get failed: {error}"))?;
+    let quiet_state = warm_state(runtime, sink)?;
     let quiet =
         tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::new(), || {
             let mut all = Vec::new();
@@ -430,7 +440,9 @@ pub fn breakdown(iterations: usize) -> Result<Breakdown, String> {
     let metrics = Metrics::new(sink, "get-token");
     let emf_line_build = each_call(iterations, |i| {
         clear(i);
-        metrics.token_served(now, TokenSource::Memory, 3599);
+        if let Some(record) = metrics.token_served_record(now, TokenSource::Memory, 3599) {
+            metrics.sink().write_line(&record);
+        }
     })?;
     let line = format!("{{\"padding\":\"{}\"}}", "x".repeat(284));
     let stdout = LogSink::Stdout;

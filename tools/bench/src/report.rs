@@ -266,11 +266,8 @@ pub fn render(
     let _ = writeln!(w, "| what | target | measured | met? |\n|---|---|---|---|");
     let piped = &micro.handler_warm_hit;
     let (h, lines_to) = match &warm_hit_file {
-        Some(run) => (
-            &run.handler_warm_hit,
-            "log lines written to `/dev/null`".to_owned(),
-        ),
-        None => (piped, "log lines written to a drained pipe".to_owned()),
+        Some(run) => (&run.handler_warm_hit, "log lines written to `/dev/null`"),
+        None => (piped, "log lines written to a drained pipe"),
     };
     let met = h.p99_ns <= targets::HANDLER_P99_NS;
     misses.note(
@@ -515,7 +512,7 @@ pub fn render(
         (
             "… EMF metric line, built",
             &b.emf_line_build,
-            "`Metrics::token_served` into a memory sink (the record rendered once at start, \
+            "`Metrics::token_served_record` into a memory sink (the record rendered once at start, \
              filled in)",
         ),
         (
