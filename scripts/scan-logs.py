@@ -4,11 +4,14 @@
 Usage: scan-logs.py LOG_DIR [--secret S ...]
 Reads every file in LOG_DIR (tracing output, audit and metric lines, moto's, the mock
 endpoint's and cargo lambda watch's logs) and fails when a line holds a client secret,
-an access token the mock endpoint issued (LOG_DIR/issued-tokens.txt and any
-*tokens*.txt), or an Authorization header value (Basic or Bearer credentials).
+an access token the mock endpoint issued or the service refused (LOG_DIR/issued-tokens.txt
+and any *tokens*.txt: one token a line, or a JSON string for a token that holds line
+breaks or other characters to escape), as it is or JSON-escaped, or an Authorization
+header value (Basic or Bearer credentials).
 `--self-test` checks that the scan does find what it looks for.
 """
 import base64
+import json
 import pathlib
 import re
 import sys
@@ -22,9 +25,16 @@ AUTH_VALUE = re.compile(r"(?i)\b(basic|bearer)\s+(?=[A-Za-z0-9+/=._~-]*[0-9=])[A
 def scan(log_dir: pathlib.Path, secrets: list[str]) -> list[str]:
     tokens = set()
     for path in log_dir.glob("*tokens*.txt"):
-        tokens.update(t.strip() for t in path.read_text(errors="replace").splitlines() if t.strip())
+        for line in path.read_text(errors="replace").splitlines():
+            line = line.strip()
+            tokens.add(json.loads(line) if line.startswith('"') else line)
+    tokens.discard("")
     needles = {s: "a client secret" for s in secrets if s}
-    needles.update({t: "an issued access token" for t in tokens})
+    for token in tokens:
+        needles[token] = "an access token"
+        # As a JSON string's content, the way a log line written as JSON would hold it.
+        needles[json.dumps(token)[1:-1]] = "an access token, JSON-escaped"
+        needles[json.dumps(token, ensure_ascii=False)[1:-1]] = "an access token, JSON-escaped"
     hits = []
     files = [p for p in sorted(log_dir.rglob("*")) if p.is_file() and "tokens" not in p.name]
     for path in files:
@@ -43,11 +53,13 @@ def self_test() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = pathlib.Path(tmp)
         (d / "issued-tokens.txt").write_text("tok-abcdef0123456789\n")
+        (d / "refused-tokens.txt").write_text(json.dumps('tok-quoted"\nline') + "\n")
         (d / "clean.log").write_text('{"event":"TOKEN_SERVED","token_id":"3f9a1c0b7d2e"}\n')
         assert scan(d, ["s3cr3t-value"]) == [], "a clean log was flagged"
         basic = base64.b64encode(b"id:s3cr3t-value").decode()
         for leak in ["tok-abcdef0123456789", "s3cr3t-value", f"Authorization: Basic {basic}",
-                     "authorization=Bearer tok-abcdef0123456789"]:
+                     "authorization=Bearer tok-abcdef0123456789",
+                     '{"detail": "tok-quoted\\"\\nline"}']:
             (d / "leak.log").write_text(f"line with {leak}\n")
             assert scan(d, ["s3cr3t-value"]), f"missed {leak!r}"
     print("scan-logs: self-test passed")

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::envelope::rfc3339;
 use crate::log_sink::LogSink;
+use crate::renewal::RefreshReason;
 
 /// Where a served token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -22,6 +23,8 @@ pub enum TokenSource {
 pub enum RefreshOutcome {
     Renewed,
     AlreadyRenewed,
+    /// refresh refused the forced renewal as `recent`: no token was served.
+    RateLimited,
 }
 
 /// The contract's audit events and their fields.
@@ -34,6 +37,10 @@ pub enum AuditEvent {
         scope: Option<String>,
         attempts: u32,
         latency_ms: u64,
+        /// `missing`, `expiring`, `credentials_changed` or `forced`.
+        reason: RefreshReason,
+        /// `schedule` for a scheduled run, the request's `caller`, else `None`.
+        caller: Option<String>,
     },
     TokenGenerationFailed {
         error_class: &'static str,
@@ -43,6 +50,8 @@ pub enum AuditEvent {
     TokenRefreshSkipped {
         token_id: String,
         expires_in: i64,
+        /// `fresh` or `recent`.
+        reason: RefreshReason,
     },
     TokenStored {
         token_id: String,
@@ -175,6 +184,8 @@ mod tests {
                 scope: None,
                 attempts: 2,
                 latency_ms: 81,
+                reason: RefreshReason::CredentialsChanged,
+                caller: Some("schedule".into()),
             },
         );
         let lines = lines.lock().unwrap();
@@ -189,6 +200,8 @@ mod tests {
         assert_eq!(line["scope"], Value::Null);
         assert_eq!(line["attempts"], 2);
         assert_eq!(line["latency_ms"], 81);
+        assert_eq!(line["reason"], "credentials_changed");
+        assert_eq!(line["caller"], "schedule");
     }
 
     #[test]
@@ -201,6 +214,15 @@ mod tests {
         assert_eq!(event.name(), "TOKEN_REFRESH_REQUESTED");
         let value = serde_json::to_value(&event).unwrap();
         assert_eq!(value["outcome"], "already_renewed");
+        let limited = AuditEvent::TokenRefreshRequested {
+            caller: None,
+            rejected_token_id: Some("a".into()),
+            outcome: RefreshOutcome::RateLimited,
+        };
+        assert_eq!(
+            serde_json::to_value(&limited).unwrap()["outcome"],
+            "rate_limited"
+        );
         let served = AuditEvent::TokenServed {
             token_id: "x".into(),
             caller: None,
@@ -227,6 +249,8 @@ mod tests {
                 scope: Some("c".into()),
                 attempts: 1,
                 latency_ms: 2,
+                reason: RefreshReason::Forced,
+                caller: None,
             },
             AuditEvent::TokenGenerationFailed {
                 error_class: "UpstreamUnavailable",
@@ -236,6 +260,7 @@ mod tests {
             AuditEvent::TokenRefreshSkipped {
                 token_id: "a".into(),
                 expires_in: 3,
+                reason: RefreshReason::Recent,
             },
             AuditEvent::TokenStored {
                 token_id: "a".into(),

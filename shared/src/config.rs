@@ -19,6 +19,8 @@ pub const DEFAULT_REFRESH_THRESHOLD_MINUTES: u64 = 20;
 pub const DEFAULT_EXPIRY_BUFFER_MINUTES: u64 = 5;
 /// Per-attempt timeout of a token request.
 pub const DEFAULT_HTTP_TIMEOUT_SECONDS: u64 = 10;
+/// A forced renewal is refused while the stored token is younger than this.
+pub const DEFAULT_MIN_FORCE_INTERVAL_SECONDS: u64 = 60;
 
 /// A configuration problem, naming the variable at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +64,11 @@ pub struct RefreshConfig {
     pub parameter_name: String,
     pub kms_key_id: String,
     pub refresh_threshold: Duration,
+    /// Tokens whose lifetime is not longer than this are refused on receipt: they
+    /// could never be served.
+    pub expiry_buffer: Duration,
+    /// A forced renewal of a token younger than this is refused (`recent`).
+    pub min_force_interval: Duration,
     pub http_timeout: Duration,
 }
 
@@ -86,6 +93,13 @@ impl RefreshConfig {
                 DEFAULT_REFRESH_THRESHOLD_MINUTES,
                 1..=50,
             )?,
+            expiry_buffer: expiry_buffer(vars)?,
+            min_force_interval: Duration::from_secs(whole_number(
+                vars,
+                "OAUTH_MIN_FORCE_INTERVAL_SECONDS",
+                DEFAULT_MIN_FORCE_INTERVAL_SECONDS,
+                0..=600,
+            )?),
             http_timeout: Duration::from_secs(whole_number(
                 vars,
                 "ORANGE_HTTP_TIMEOUT_SECONDS",
@@ -259,6 +273,29 @@ mod tests {
         assert_eq!(config.kms_key_id, "alias/aws/ssm");
         assert_eq!(config.refresh_threshold, Duration::from_secs(20 * 60));
         assert_eq!(config.http_timeout, Duration::from_secs(10));
+        assert_eq!(config.expiry_buffer, Duration::from_secs(5 * 60));
+        assert_eq!(config.min_force_interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_force_interval_takes_0_to_600_seconds() {
+        for (value, seconds) in [("0", 0), ("600", 600), ("90", 90)] {
+            let mut pairs = REFRESH_MINIMUM.to_vec();
+            pairs.push(("OAUTH_MIN_FORCE_INTERVAL_SECONDS", value));
+            let config = RefreshConfig::from_source(&vars(&pairs)).unwrap();
+            assert_eq!(config.min_force_interval, Duration::from_secs(seconds));
+        }
+        for value in ["601", "-1", "1.5", "soon"] {
+            let mut pairs = REFRESH_MINIMUM.to_vec();
+            pairs.push(("OAUTH_MIN_FORCE_INTERVAL_SECONDS", value));
+            let error = RefreshConfig::from_source(&vars(&pairs)).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("OAUTH_MIN_FORCE_INTERVAL_SECONDS"),
+                "{value}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 use std::fmt;
 
 use aws_sdk_secretsmanager::Client as SecretsManagerClient;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -31,18 +33,12 @@ impl ClientCredentials {
         let raw: Raw = serde_json::from_str(json).map_err(|_| {
             CredentialsError::Malformed("the secret is not a JSON object".to_owned())
         })?;
-        let client_id = raw
-            .client_id
-            .filter(|id| !id.trim().is_empty())
-            .ok_or_else(|| {
-                CredentialsError::Malformed("client_id is missing or empty".to_owned())
-            })?;
+        let client_id = raw.client_id.unwrap_or_default();
         let client_secret = raw
             .client_secret
-            .filter(|secret| !secret.expose_secret().is_empty())
-            .ok_or_else(|| {
-                CredentialsError::Malformed("client_secret is missing or empty".to_owned())
-            })?;
+            .unwrap_or_else(|| SecretString::from(String::new()));
+        check_field("client_id", &client_id)?;
+        check_field("client_secret", client_secret.expose_secret())?;
         if client_id.contains(':') {
             return Err(CredentialsError::Malformed(
                 "client_id must not contain ':' (Basic authentication separator)".to_owned(),
@@ -69,13 +65,35 @@ impl fmt::Debug for ClientCredentials {
     }
 }
 
-/// Why the credentials could not be had. Never holds the secret's value.
+/// A credential is blank or has spaces around it: a pasting mistake that Orange would
+/// answer with a rejection, found here with a clear message instead.
+fn check_field(name: &str, value: &str) -> Result<(), CredentialsError> {
+    if value.trim().is_empty() {
+        return Err(CredentialsError::Malformed(format!(
+            "{name} is missing, empty or blank"
+        )));
+    }
+    if value.trim() != value {
+        return Err(CredentialsError::Malformed(format!(
+            "{name} has spaces or line breaks around it"
+        )));
+    }
+    Ok(())
+}
+
+/// Why the credentials could not be had. Never holds the secret's value, nor AWS's
+/// own message (logged where it happens); `code` is AWS's error code.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
-    #[error("the credentials secret {secret_id} does not exist")]
-    NotFound { secret_id: String },
-    #[error("the credentials secret could not be read: {0}")]
-    Unreadable(String),
+    #[error("the credentials secret does not exist")]
+    NotFound,
+    /// Refused for good (access denied, a deleted or disabled secret): an operator
+    /// must act on the secret or its policy.
+    #[error("the credentials secret could not be read ({code})")]
+    Unreadable { code: String },
+    /// Secrets Manager or its KMS key failed or throttled: a later run may succeed.
+    #[error("Secrets Manager or its KMS key is unavailable ({code})")]
+    ServiceUnavailable { code: String },
     #[error("the credentials secret is malformed: {0}")]
     Malformed(String),
 }
@@ -104,23 +122,64 @@ impl SecretsManagerCredentials {
             .secret_id(&self.secret_id)
             .send()
             .await
-            .map_err(|error| {
-                let service_error = error.into_service_error();
-                if service_error.is_resource_not_found_exception() {
-                    CredentialsError::NotFound {
-                        secret_id: self.secret_id.clone(),
-                    }
-                } else {
-                    CredentialsError::Unreadable(
-                        aws_sdk_secretsmanager::error::DisplayErrorContext(&service_error)
-                            .to_string(),
-                    )
-                }
-            })?;
+            .map_err(|error| from_sdk_error("GetSecretValue", error))?;
         let json = output.secret_string().ok_or_else(|| {
             CredentialsError::Malformed("the secret has no string value".to_owned())
         })?;
         ClientCredentials::from_secret_json(json)
+    }
+
+    /// When the secret's value last changed (Secrets Manager's `LastChangedDate`), read
+    /// without reading the value.
+    #[tracing::instrument(skip(self), fields(secret_id = %self.secret_id))]
+    pub async fn last_changed(&self) -> Result<Option<DateTime<Utc>>, CredentialsError> {
+        let output = self
+            .client
+            .describe_secret()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .map_err(|error| from_sdk_error("DescribeSecret", error))?;
+        Ok(output
+            .last_changed_date()
+            .and_then(|date| DateTime::from_timestamp(date.secs(), date.subsec_nanos())))
+    }
+}
+
+/// Sorts a Secrets Manager failure: missing, refused for good, or unavailable for now.
+/// AWS's message (which may name roles and ARNs) goes to the log only.
+fn from_sdk_error<E, R>(operation: &str, error: SdkError<E, R>) -> CredentialsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug,
+{
+    let transport = !matches!(error, SdkError::ServiceError(_));
+    let code = error.code().unwrap_or("no error code").to_owned();
+    tracing::error!(
+        operation,
+        code,
+        error = %aws_sdk_secretsmanager::error::DisplayErrorContext(&error),
+        "Secrets Manager failed"
+    );
+    match code.as_str() {
+        "ResourceNotFoundException" => CredentialsError::NotFound,
+        "ThrottlingException"
+        | "InternalServiceError"
+        | "InternalFailure"
+        | "ServiceUnavailable"
+        | "RequestTimeout"
+        | "RequestTimeoutException" => CredentialsError::ServiceUnavailable { code },
+        // GetSecretValue's KMS failures: the key is disabled, pending deletion, throttled
+        // or unreachable.
+        "DecryptionFailure"
+        | "KMSInternalException"
+        | "KMSInvalidStateException"
+        | "KMSThrottlingException"
+        | "KMSDisabledException" => CredentialsError::ServiceUnavailable { code },
+        _ if transport => CredentialsError::ServiceUnavailable {
+            code: "no answer".to_owned(),
+        },
+        _ => CredentialsError::Unreadable { code },
     }
 }
 
@@ -146,6 +205,34 @@ mod tests {
             (r#"{"client_id":"abc"}"#, "client_secret"),
             (r#"{"client_secret":"s3cr3t"}"#, "client_id"),
             (r#"{"client_id":"","client_secret":"s3cr3t"}"#, "client_id"),
+            (
+                r#"{"client_id":"   ","client_secret":"s3cr3t"}"#,
+                "client_id is missing, empty or blank",
+            ),
+            (
+                r#"{"client_id":" abc ","client_secret":"s3cr3t"}"#,
+                "client_id has spaces",
+            ),
+            (
+                r#"{"client_id":"abc\n","client_secret":"s3cr3t"}"#,
+                "client_id has spaces",
+            ),
+            (
+                r#"{"client_id":"abc","client_secret":"  "}"#,
+                "client_secret is missing, empty or blank",
+            ),
+            (
+                r#"{"client_id":"abc","client_secret":""}"#,
+                "client_secret is missing",
+            ),
+            (
+                r#"{"client_id":"abc","client_secret":" s3cr3t"}"#,
+                "client_secret has spaces",
+            ),
+            (
+                r#"{"client_id":"abc","client_secret":"s3cr3t\t"}"#,
+                "client_secret has spaces",
+            ),
             (r#"{"client_id":"a:b","client_secret":"s3cr3t"}"#, "':'"),
             (r#"["s3cr3t"]"#, "not a JSON object"),
         ] {

@@ -1,4 +1,4 @@
-//! The token envelope stored in SSM, the `token_id` fingerprint, and the freshness rules.
+//! The token envelope stored in SSM and the `token_id` fingerprint.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::secret::AccessToken;
+use crate::secret::{AccessToken, is_b64token};
 
 /// The only envelope version this code reads and writes.
 pub const ENVELOPE_VERSION: u32 = 1;
@@ -32,19 +32,46 @@ pub struct TokenEnvelope {
     pub token_id: String,
 }
 
-/// Why a stored value is not a usable envelope.
-#[derive(Debug, thiserror::Error)]
+/// Why a stored value is not a usable envelope. Messages name what is wrong and where,
+/// never a value: the stored bytes may hold a token in any field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
-    #[error("the envelope is not valid JSON of the expected shape: {0}")]
-    Shape(#[from] serde_json::Error),
-    #[error("the envelope has version {0}, this code reads version {ENVELOPE_VERSION}")]
-    Version(u32),
-    #[error("the envelope's access_token is empty")]
-    EmptyToken,
+    #[error(
+        "the envelope is not JSON of the expected shape ({category} error at line {line}, column {column})"
+    )]
+    Shape {
+        category: &'static str,
+        line: usize,
+        column: usize,
+    },
+    #[error("the envelope has another version than {ENVELOPE_VERSION}")]
+    Version,
+    #[error("the envelope's access_token is not 1 to 4096 characters of RFC 6750's b64token set")]
+    InvalidToken,
     #[error("the envelope's token_id does not match its access_token")]
     TokenIdMismatch,
+    #[error("the envelope's {field} is not an RFC 3339 time")]
+    Time { field: &'static str },
     #[error("the envelope expires before it was issued")]
     TimesOutOfOrder,
+}
+
+impl From<serde_json::Error> for EnvelopeError {
+    /// serde_json's own message may quote the value it refused: only its category and
+    /// position are kept.
+    fn from(error: serde_json::Error) -> Self {
+        let category = match error.classify() {
+            serde_json::error::Category::Io => "read",
+            serde_json::error::Category::Syntax => "syntax",
+            serde_json::error::Category::Data => "field",
+            serde_json::error::Category::Eof => "truncation",
+        };
+        Self::Shape {
+            category,
+            line: error.line(),
+            column: error.column(),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -87,16 +114,16 @@ impl TokenEnvelope {
     pub fn from_json(json: &str) -> Result<Self, EnvelopeError> {
         let raw: EnvelopeJson<'_> = serde_json::from_str(json)?;
         if raw.version != ENVELOPE_VERSION {
-            return Err(EnvelopeError::Version(raw.version));
+            return Err(EnvelopeError::Version);
         }
-        if raw.access_token.is_empty() {
-            return Err(EnvelopeError::EmptyToken);
+        if !is_b64token(raw.access_token) {
+            return Err(EnvelopeError::InvalidToken);
         }
         if token_id(raw.access_token) != raw.token_id {
             return Err(EnvelopeError::TokenIdMismatch);
         }
-        let issued_at = parse_time(&raw.issued_at)?;
-        let expires_at = parse_time(&raw.expires_at)?;
+        let issued_at = parse_time("issued_at", &raw.issued_at)?;
+        let expires_at = parse_time("expires_at", &raw.expires_at)?;
         if expires_at < issued_at {
             return Err(EnvelopeError::TimesOutOfOrder);
         }
@@ -138,39 +165,6 @@ impl TokenEnvelope {
     }
 }
 
-/// Why the refresh function renews a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RenewalReason {
-    /// No stored token, or one that cannot be parsed.
-    Missing,
-    /// The stored token has less life left than the threshold.
-    Expiring,
-    /// The caller asked for a renewal.
-    Forced,
-}
-
-/// The refresh rule: renew when forced, when nothing usable is stored, or when the stored
-/// token has less than `max(threshold, min_ttl)` left. `None` means the stored token is fresh.
-pub fn renewal_reason(
-    stored: Option<&TokenEnvelope>,
-    now: DateTime<Utc>,
-    threshold: Duration,
-    min_ttl: Duration,
-    force: bool,
-) -> Option<RenewalReason> {
-    if force {
-        return Some(RenewalReason::Forced);
-    }
-    match stored {
-        None => Some(RenewalReason::Missing),
-        Some(envelope) if !envelope.has_life_left(now, threshold.max(min_ttl)) => {
-            Some(RenewalReason::Expiring)
-        }
-        Some(_) => None,
-    }
-}
-
 /// RFC 3339 UTC with whole seconds and a `Z`, as the envelope writes times.
 pub fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -180,10 +174,10 @@ fn truncate_to_seconds(time: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(time.timestamp(), 0).unwrap_or(time)
 }
 
-fn parse_time(value: &str) -> Result<DateTime<Utc>, EnvelopeError> {
+fn parse_time(field: &'static str, value: &str) -> Result<DateTime<Utc>, EnvelopeError> {
     DateTime::parse_from_rfc3339(value)
         .map(|time| time.with_timezone(&Utc))
-        .map_err(|error| EnvelopeError::Shape(serde::de::Error::custom(error)))
+        .map_err(|_| EnvelopeError::Time { field })
 }
 
 #[cfg(test)]
@@ -243,41 +237,6 @@ mod tests {
         ] {
             assert!(TokenEnvelope::from_json(&bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn freshness_rules_use_the_larger_of_threshold_and_min_ttl() {
-        let stored = envelope(3600); // expires 23:00
-        let threshold = Duration::from_secs(20 * 60);
-        let fresh_time = at("2026-11-26T22:39:59Z");
-        let expiring_time = at("2026-11-26T22:40:01Z");
-        let none = Duration::ZERO;
-        assert_eq!(
-            renewal_reason(Some(&stored), fresh_time, threshold, none, false),
-            None
-        );
-        assert_eq!(
-            renewal_reason(Some(&stored), expiring_time, threshold, none, false),
-            Some(RenewalReason::Expiring)
-        );
-        assert_eq!(
-            renewal_reason(
-                Some(&stored),
-                fresh_time,
-                threshold,
-                Duration::from_secs(1800),
-                false
-            ),
-            Some(RenewalReason::Expiring)
-        );
-        assert_eq!(
-            renewal_reason(None, fresh_time, threshold, none, false),
-            Some(RenewalReason::Missing)
-        );
-        assert_eq!(
-            renewal_reason(Some(&stored), fresh_time, threshold, none, true),
-            Some(RenewalReason::Forced)
-        );
     }
 
     #[test]

@@ -31,6 +31,11 @@ impl ServiceError {
         match self {
             Self::InvalidRequest(_) => error_type::INVALID_REQUEST,
             Self::TokenUnavailable(_) => error_type::TOKEN_UNAVAILABLE,
+            // Secrets Manager or KMS throttling or failing is an outage of a store, not a
+            // problem with the secret: operators look at the service, not the value.
+            Self::Credentials(CredentialsError::ServiceUnavailable { .. }) => {
+                error_type::STORE_UNAVAILABLE
+            }
             Self::Credentials(_) => error_type::CREDENTIALS_UNAVAILABLE,
             Self::Endpoint(error) => match error.last.class {
                 FailureClass::Transient | FailureClass::Throttled => {
@@ -42,6 +47,19 @@ impl ServiceError {
             },
             Self::Store(_) => error_type::STORE_UNAVAILABLE,
             Self::Configuration(_) => error_type::CONFIGURATION,
+        }
+    }
+}
+
+impl ServiceError {
+    /// The function's error answer for the invocation `request_id`: the stable
+    /// `errorMessage` sentence and where its details are logged.
+    pub fn answer(&self, request_id: &str) -> Diagnostic {
+        Diagnostic {
+            error_type: self.error_type().to_owned(),
+            error_message: format!(
+                "{self} (details in the function's log, request id {request_id})"
+            ),
         }
     }
 }
@@ -83,6 +101,28 @@ mod tests {
             (
                 ServiceError::Credentials(CredentialsError::Malformed("x".into())),
                 "CredentialsUnavailable",
+            ),
+            (
+                ServiceError::Credentials(CredentialsError::NotFound),
+                "CredentialsUnavailable",
+            ),
+            (
+                ServiceError::Credentials(CredentialsError::Unreadable {
+                    code: "AccessDeniedException".into(),
+                }),
+                "CredentialsUnavailable",
+            ),
+            (
+                ServiceError::Credentials(CredentialsError::ServiceUnavailable {
+                    code: "ThrottlingException".into(),
+                }),
+                "StoreUnavailable",
+            ),
+            (
+                ServiceError::Credentials(CredentialsError::ServiceUnavailable {
+                    code: "KMSDisabledException".into(),
+                }),
+                "StoreUnavailable",
             ),
             (endpoint(FailureClass::Transient), "UpstreamUnavailable"),
             (endpoint(FailureClass::Throttled), "UpstreamUnavailable"),

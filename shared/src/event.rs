@@ -33,6 +33,45 @@ pub fn min_ttl_seconds(value: &Value) -> Result<u32, ServiceError> {
         })
 }
 
+/// The longest `caller` accepted.
+pub const MAX_CALLER_CHARS: usize = 128;
+
+/// `caller`: who asked, for the audit log: 1 to [`MAX_CALLER_CHARS`] printable
+/// characters. Control characters, line and paragraph separators and invisible
+/// formatting characters (bidirectional overrides, zero-width characters) are refused:
+/// a log line must show what it records.
+pub fn caller(value: &Value) -> Result<String, ServiceError> {
+    let name = value
+        .as_str()
+        .ok_or_else(|| wrong_type("caller", "a string", value))?;
+    let length = name.chars().count();
+    if length == 0 || length > MAX_CALLER_CHARS {
+        return Err(invalid(format!(
+            "caller must be 1 to {MAX_CALLER_CHARS} characters"
+        )));
+    }
+    if !name.chars().all(is_printable) {
+        return Err(invalid(
+            "caller must hold printable characters only (no control, line-break or invisible formatting characters)"
+                .to_owned(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn is_printable(c: char) -> bool {
+    !c.is_control()
+        && !matches!(c,
+            '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}')
+}
+
 /// A field the event may not have, named (cut short) with the fields it may.
 pub fn unknown_field(name: &str, expected: &str) -> ServiceError {
     invalid(format!(
@@ -62,5 +101,55 @@ pub fn json_type(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_caller_is_1_to_128_printable_characters() {
+        let longest = "é".repeat(MAX_CALLER_CHARS);
+        for name in [
+            "sms-sender",
+            "Envoi SMS (prod) #2",
+            "短信",
+            longest.as_str(),
+        ] {
+            assert_eq!(caller(&json!(name)).unwrap(), name);
+        }
+        let too_long = "a".repeat(MAX_CALLER_CHARS + 1);
+        for name in [
+            "",
+            too_long.as_str(),
+            "sms\nsender",
+            "sms\rsender",
+            "sms\u{1b}[31msender",
+            "sms\u{0}",
+            "sms\u{7f}",
+            "sms\u{85}",
+            "sms\u{2028}sender",
+            "sms\u{202e}rednes",
+            "sms\u{200b}",
+            "\u{feff}sms",
+        ] {
+            let error = caller(&json!(name)).unwrap_err();
+            assert_eq!(error.error_type(), "InvalidRequest", "{name:?}");
+            let message = error.to_string();
+            assert!(message.contains("caller"), "{message}");
+            assert!(
+                !message.contains("sms"),
+                "the value is not quoted: {message}"
+            );
+        }
+        assert!(
+            caller(&json!(42))
+                .unwrap_err()
+                .to_string()
+                .contains("a number")
+        );
     }
 }

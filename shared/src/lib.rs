@@ -8,7 +8,7 @@
 //!
 //! The data path of a scheduled refresh, top-down: [`config`] (variables) →
 //! [`credentials`] (Secrets Manager) → [`endpoint`] (Orange's token endpoint, retried)
-//! → [`envelope`] (the stored shape and the freshness rules) → [`store`] (SSM
+//! → [`renewal`] (whether and why to renew) → [`envelope`] (the stored shape) → [`store`] (SSM
 //! SecureString), with [`audit`] events along the way and [`error`] at the edge.
 
 pub mod protocol;
@@ -39,6 +39,8 @@ pub mod lambda_invoke;
 pub mod log_sink;
 #[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
+pub mod renewal;
 #[cfg(feature = "server")]
 pub mod runtime;
 #[cfg(feature = "server")]

@@ -104,6 +104,18 @@ impl Metrics {
         );
     }
 
+    /// Token requests sent to the endpoint by one renewal (`attempts`), with how the
+    /// last one ended (`success`, or the failure's class). `TokenRequests` is counted
+    /// per function and per function and outcome: the storm alarm watches the first.
+    pub fn token_requests(&self, at: DateTime<Utc>, attempts: u32, outcome: &str) {
+        let values = [("TokenRequests", i64::from(attempts), Unit::Count)];
+        if let Some(line) =
+            self.record_with_outcome(at.timestamp_millis(), &values, &[], Some(outcome))
+        {
+            self.sink.write_line(&line);
+        }
+    }
+
     /// get-token served a token: the record, unwritten (get-token writes it with its
     /// audit line: [`LogSink::write_both`]).
     pub fn token_served_record(
@@ -182,9 +194,20 @@ impl Metrics {
         values: &[(&str, i64, Unit)],
         properties: &[(&str, Property<'_>)],
     ) -> Option<String> {
+        self.record_with_outcome(timestamp_ms, values, properties, None)
+    }
+
+    fn record_with_outcome(
+        &self,
+        timestamp_ms: i64,
+        values: &[(&str, i64, Unit)],
+        properties: &[(&str, Property<'_>)],
+        outcome: Option<&str>,
+    ) -> Option<String> {
         let record = Record {
             timestamp_ms,
             function_name: &self.function_name,
+            outcome,
             values,
             properties,
         };
@@ -274,6 +297,8 @@ enum Property<'a> {
 struct Record<'a> {
     timestamp_ms: i64,
     function_name: &'a str,
+    /// The `Outcome` dimension, beside `FunctionName` alone.
+    outcome: Option<&'a str>,
     values: &'a [(&'a str, i64, Unit)],
     properties: &'a [(&'a str, Property<'a>)],
 }
@@ -287,12 +312,19 @@ impl Serialize for Record<'_> {
                 timestamp: self.timestamp_ms,
                 cloud_watch_metrics: [Directive {
                     namespace: NAMESPACE,
-                    dimensions: [["FunctionName"]],
+                    dimensions: if self.outcome.is_some() {
+                        &[&["FunctionName"], &["FunctionName", "Outcome"]]
+                    } else {
+                        &[&["FunctionName"]]
+                    },
                     metrics: Definitions(self.values),
                 }],
             },
         )?;
         map.serialize_entry("FunctionName", self.function_name)?;
+        if let Some(outcome) = self.outcome {
+            map.serialize_entry("Outcome", outcome)?;
+        }
         for (name, value, _) in self.values {
             map.serialize_entry(name, value)?;
         }
@@ -314,7 +346,7 @@ struct Metadata<'a> {
 #[serde(rename_all = "PascalCase")]
 struct Directive<'a> {
     namespace: &'static str,
-    dimensions: [[&'static str; 1]; 1],
+    dimensions: &'static [&'static [&'static str]],
     metrics: Definitions<'a>,
 }
 
@@ -363,6 +395,27 @@ mod tests {
         assert_eq!(record["RefreshFailure"], 1);
         assert_eq!(record["TokenRemainingLifetime"], 0);
         assert_eq!(record["ErrorType"], "UpstreamUnavailable");
+    }
+
+    #[test]
+    fn token_requests_are_counted_per_function_and_per_outcome() {
+        let (sink, lines) = LogSink::memory();
+        let metrics = Metrics::new(sink, "orange-refresh");
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        metrics.token_requests(at, 3, "rejected");
+        let record: Value = serde_json::from_str(&lines.lock().unwrap()[0]).unwrap();
+        let directive = &record["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["FunctionName"], ["FunctionName", "Outcome"]])
+        );
+        assert_eq!(
+            directive["Metrics"],
+            json!([{"Name": "TokenRequests", "Unit": "Count"}])
+        );
+        assert_eq!(record["TokenRequests"], 3);
+        assert_eq!(record["Outcome"], "rejected");
+        assert_eq!(record["FunctionName"], "orange-refresh");
     }
 
     #[test]

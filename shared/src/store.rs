@@ -3,14 +3,16 @@
 use std::future::Future;
 
 use aws_sdk_ssm::Client as SsmClient;
-use aws_sdk_ssm::error::DisplayErrorContext;
+use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_ssm::types::ParameterType;
 
 use crate::envelope::TokenEnvelope;
 
-/// SSM or KMS failed. The message never holds the parameter's value.
+/// SSM or KMS failed. The message never holds the parameter's value nor AWS's own
+/// message (which may name roles and ARNs; the store logs it): `reason` is AWS's error
+/// code or a short sentence of ours.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the token store failed to {operation} {parameter_name}: {reason}")]
+#[error("the token store failed to {operation} the token parameter ({reason})")]
 pub struct StoreError {
     pub operation: &'static str,
     pub parameter_name: String,
@@ -20,7 +22,8 @@ pub struct StoreError {
 /// Where the current token lives. The functions take any implementation; production
 /// uses [`SsmTokenStore`], tests may use a memory store.
 pub trait TokenStore: Send + Sync {
-    /// The stored envelope; `None` when there is none or it cannot be parsed.
+    /// The stored envelope; `None` when there is none, it cannot be parsed, or the
+    /// parameter is not a `SecureString`.
     fn load(&self) -> impl Future<Output = Result<Option<TokenEnvelope>, StoreError>> + Send;
     /// Stores the envelope, creating the parameter on first write; answers its new version.
     fn save(
@@ -71,6 +74,17 @@ impl SsmTokenStore {
     }
 }
 
+/// AWS's error code, or what kind of failure had none.
+fn aws_error_code<E: ProvideErrorMetadata, R>(
+    error: &aws_sdk_ssm::error::SdkError<E, R>,
+) -> String {
+    match (error.code(), error) {
+        (Some(code), _) => code.to_owned(),
+        (None, aws_sdk_ssm::error::SdkError::ServiceError(_)) => "unnamed service error".to_owned(),
+        (None, _) => "no answer".to_owned(),
+    }
+}
+
 impl TokenStore for SsmTokenStore {
     #[tracing::instrument(skip(self), fields(parameter_name = %self.parameter_name))]
     async fn load(&self) -> Result<Option<TokenEnvelope>, StoreError> {
@@ -84,14 +98,28 @@ impl TokenStore for SsmTokenStore {
         {
             Ok(output) => output,
             Err(error) => {
+                let code = aws_error_code(&error);
                 let service_error = error.into_service_error();
                 if service_error.is_parameter_not_found() {
                     return Ok(None);
                 }
-                return Err(self.error("read", DisplayErrorContext(&service_error).to_string()));
+                tracing::error!(code, error = %DisplayErrorContext(&service_error), "reading the token parameter failed");
+                return Err(self.error("read", code));
             }
         };
-        let Some(value) = output.parameter().and_then(|parameter| parameter.value()) else {
+        let Some(parameter) = output.parameter() else {
+            return Ok(None);
+        };
+        if parameter.r#type() != Some(&ParameterType::SecureString) {
+            // A plain parameter was not written by refresh (which writes a KMS-encrypted
+            // SecureString): whoever planted it must not get its token served.
+            tracing::warn!(
+                parameter_type = parameter.r#type().map_or("unknown", ParameterType::as_str),
+                "the token parameter is not a SecureString; treating it as missing"
+            );
+            return Ok(None);
+        }
+        let Some(value) = parameter.value() else {
             return Ok(None);
         };
         match TokenEnvelope::from_json(value) {
@@ -122,11 +150,13 @@ impl TokenStore for SsmTokenStore {
             .send()
             .await
             .map_err(|error| {
+                let code = aws_error_code(&error);
                 // A validation error may quote the value it refused: never let the token through.
-                let reason = DisplayErrorContext(&error.into_service_error())
+                let detail = DisplayErrorContext(&error.into_service_error())
                     .to_string()
                     .replace(envelope.access_token.expose(), "[redacted]");
-                self.error("write", reason)
+                tracing::error!(code, error = %detail, "writing the token parameter failed");
+                self.error("write", code)
             })?;
         Ok(output.version())
     }

@@ -15,6 +15,7 @@ use orange_token::error::ServiceError;
 use orange_token::log_sink::LogSink;
 use orange_token::metrics::Metrics;
 use orange_token::protocol::{Action, StatusResponse, TokenResponse};
+use orange_token::renewal::RefreshReason;
 use orange_token::store::TokenStore;
 
 use crate::cache::TokenCache;
@@ -103,19 +104,27 @@ pub enum GetTokenResponse {
     Status(StatusResponse),
 }
 
-/// Handles one invocation.
+/// Handles one invocation. `main` answers a failure with [`ServiceError::answer`] (a
+/// stable sentence and the request id; the details are in the log).
 pub async fn handle<S: TokenStore, R: RefreshInvoker>(
     state: &GetTokenState<S, R>,
     event: LambdaEvent<Value>,
 ) -> Result<GetTokenResponse, ServiceError> {
-    let request_id = event.context.request_id.clone();
-    let request = parse_request(&event.payload).inspect_err(|error| {
+    answer(state, &event.context.request_id, &event.payload).await
+}
+
+async fn answer<S: TokenStore, R: RefreshInvoker>(
+    state: &GetTokenState<S, R>,
+    request_id: &str,
+    payload: &Value,
+) -> Result<GetTokenResponse, ServiceError> {
+    let request = parse_request(payload).inspect_err(|error| {
         // The message names the field, never its value.
-        tracing::warn!(error = %error, "invalid get-token request");
+        tracing::warn!(request_id, error = %error, "invalid get-token request");
     })?;
     let invocation = Invocation {
         state,
-        request_id: &request_id,
+        request_id,
         caller: request.caller,
     };
     let min_life = state.config.expiry_buffer.max(Duration::from_secs(
@@ -142,8 +151,18 @@ struct Invocation<'a, S, R> {
 enum RenewedBy {
     /// This invocation's invoke of the refresh function.
     ThisInvocation,
-    /// A refresh that was already running (this invocation's invoke was throttled).
+    /// Another refresh: one already running (this invocation's invoke was throttled),
+    /// or one that renewed just before this invocation asked.
     AnotherRefresh,
+}
+
+/// What asking the refresh function for a token ended with.
+enum Renewal {
+    /// A servable token.
+    Served(TokenEnvelope, RenewedBy),
+    /// The refresh function refused to renew a token this young (`recent`) and no
+    /// servable token is stored.
+    RateLimited,
 }
 
 impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
@@ -192,10 +211,16 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
             min_life_seconds = min_life.as_secs(),
             "no stored token with enough life left; invoking the refresh function"
         );
-        let (envelope, _) = self
+        match self
             .renew(RefreshCall::with_min_life(min_life), min_life, None)
-            .await?;
-        Ok(envelope)
+            .await?
+        {
+            Renewal::Served(envelope, _) => Ok(envelope),
+            Renewal::RateLimited => Err(ServiceError::TokenUnavailable(format!(
+                "the stored token does not have {} s of life left, and a token this young is renewed at most once per interval",
+                min_life.as_secs()
+            ))),
+        }
     }
 
     /// `refresh`: the caller's request was rejected with `rejected_token_id`. The memory
@@ -214,9 +239,10 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
                 "rejected token dropped from memory"
             );
         }
-        let result: Result<(TokenEnvelope, RefreshOutcome), ServiceError> = async {
+        // `Err(None)`: refresh refused the renewal as too soon.
+        let result: Result<(TokenEnvelope, RefreshOutcome), Option<ServiceError>> = async {
             let _renewal = state.cache.renewal.lock().await;
-            let stored = self.load().await?;
+            let stored = self.load().await.map_err(Some)?;
             if let (Some(rejected), Some(current)) = (rejected_token_id, &stored)
                 && current.token_id != rejected
                 && current.has_life_left(state.clock.now(), min_life)
@@ -231,17 +257,38 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
                 rejected_token_id,
                 "the rejected token is still the stored one; forcing a renewal"
             );
-            let (envelope, renewed_by) = self
-                .renew(RefreshCall::forced(), min_life, replaced.as_deref())
-                .await?;
-            let outcome = match renewed_by {
-                RenewedBy::ThisInvocation => RefreshOutcome::Renewed,
-                RenewedBy::AnotherRefresh => RefreshOutcome::AlreadyRenewed,
-            };
-            Ok((envelope, outcome))
+            let call = RefreshCall::forced().for_caller(self.caller.as_deref());
+            match self
+                .renew(call, min_life, replaced.as_deref())
+                .await
+                .map_err(Some)?
+            {
+                Renewal::Served(envelope, RenewedBy::ThisInvocation) => {
+                    Ok((envelope, RefreshOutcome::Renewed))
+                }
+                Renewal::Served(envelope, RenewedBy::AnotherRefresh) => {
+                    Ok((envelope, RefreshOutcome::AlreadyRenewed))
+                }
+                Renewal::RateLimited => Err(None),
+            }
         }
         .await;
-        let (envelope, outcome) = result.map_err(|error| self.unavailable(error))?;
+        let (envelope, outcome) = match result {
+            Ok(answer) => answer,
+            Err(None) => {
+                // The rejected token is never served again: callers try later (503).
+                self.audit(AuditEvent::TokenRefreshRequested {
+                    caller: self.caller.clone(),
+                    rejected_token_id: rejected_token_id.map(str::to_owned),
+                    outcome: RefreshOutcome::RateLimited,
+                });
+                return Err(self.unavailable(ServiceError::TokenUnavailable(
+                    "the rejected token is the stored one and was renewed less than the minimum interval ago; try again later"
+                        .to_owned(),
+                )));
+            }
+            Err(Some(error)) => return Err(self.unavailable(error)),
+        };
         let envelope = Arc::new(envelope);
         if state.config.cache_enabled {
             state.cache.put(Arc::clone(&envelope));
@@ -263,17 +310,24 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
         call: RefreshCall,
         min_life: Duration,
         replaced: Option<&str>,
-    ) -> Result<(TokenEnvelope, RenewedBy), ServiceError> {
+    ) -> Result<Renewal, ServiceError> {
         match self.state.refresh.invoke(call).await {
             Ok(reply) => {
                 tracing::info!(
                     token_id = %reply.token_id,
                     refreshed = reply.refreshed,
+                    reason = ?reply.reason,
                     "the refresh function answered"
                 );
-                self.stored_after_renewal(min_life, replaced)
-                    .await
-                    .map(|envelope| (envelope, RenewedBy::ThisInvocation))
+                let servable = self.load_servable(min_life, replaced).await?;
+                match (servable, reply.reason) {
+                    (Some(envelope), RefreshReason::Recent) => {
+                        Ok(Renewal::Served(envelope, RenewedBy::AnotherRefresh))
+                    }
+                    (Some(envelope), _) => Ok(Renewal::Served(envelope, RenewedBy::ThisInvocation)),
+                    (None, RefreshReason::Recent) => Ok(Renewal::RateLimited),
+                    (None, _) => Err(self.not_servable_after_renewal(min_life)),
+                }
             }
             Err(error @ RefreshInvokeError::InvalidAnswer { .. }) => {
                 // The refresh function succeeded (no function error) but its answer is
@@ -281,7 +335,7 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
                 tracing::warn!(error = %error, "reading the store after an unexpected refresh answer");
                 self.stored_after_renewal(min_life, replaced)
                     .await
-                    .map(|envelope| (envelope, RenewedBy::ThisInvocation))
+                    .map(|envelope| Renewal::Served(envelope, RenewedBy::ThisInvocation))
             }
             Err(RefreshInvokeError::Throttled { message }) => {
                 tracing::info!(%message, "refresh invoke throttled: waiting for the running refresh");
@@ -289,7 +343,7 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
                 for delay in wait.delays() {
                     tokio::time::sleep(delay).await;
                     if let Some(envelope) = self.load_servable(min_life, replaced).await? {
-                        return Ok((envelope, RenewedBy::AnotherRefresh));
+                        return Ok(Renewal::Served(envelope, RenewedBy::AnotherRefresh));
                     }
                 }
                 let waited: Duration = wait.delays().sum();
@@ -303,11 +357,16 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
                 error_message,
             }) => Err(ServiceError::TokenUnavailable(format!(
                 "renewal failed: the refresh function answered {error_type}: {}",
-                quote(&error_message)
+                cut_short(&error_message)
             ))),
-            Err(error @ RefreshInvokeError::Invoke { .. }) => Err(ServiceError::TokenUnavailable(
-                format!("renewal failed: {}", quote(&error.to_string())),
-            )),
+            Err(error @ RefreshInvokeError::Invoke { .. }) => {
+                if let RefreshInvokeError::Invoke { detail, .. } = &error {
+                    tracing::error!(request_id = self.request_id, %detail, "the refresh function could not be invoked");
+                }
+                Err(ServiceError::TokenUnavailable(format!(
+                    "renewal failed: {error}"
+                )))
+            }
         }
     }
 
@@ -316,12 +375,16 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
         min_life: Duration,
         replaced: Option<&str>,
     ) -> Result<TokenEnvelope, ServiceError> {
-        self.load_servable(min_life, replaced).await?.ok_or_else(|| {
-            ServiceError::TokenUnavailable(format!(
-                "the refresh function succeeded but the stored token does not have {} s of life left",
-                min_life.as_secs()
-            ))
-        })
+        self.load_servable(min_life, replaced)
+            .await?
+            .ok_or_else(|| self.not_servable_after_renewal(min_life))
+    }
+
+    fn not_servable_after_renewal(&self, min_life: Duration) -> ServiceError {
+        ServiceError::TokenUnavailable(format!(
+            "the refresh function succeeded but the stored token does not have {} s of life left",
+            min_life.as_secs()
+        ))
     }
 
     /// The stored token if it has `min_life` left and is not `replaced`.
@@ -441,7 +504,7 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
 
     /// Audits and counts a failure to serve a token.
     fn unavailable(&self, error: ServiceError) -> ServiceError {
-        tracing::error!(error_type = error.error_type(), error = %error, "no token served");
+        tracing::error!(request_id = self.request_id, error_type = error.error_type(), error = %error, "no token served");
         self.audit(AuditEvent::TokenUnavailable {
             caller: self.caller.clone(),
             reason: error.to_string(),
@@ -457,7 +520,7 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
     }
 }
 
-fn quote(message: &str) -> String {
+fn cut_short(message: &str) -> String {
     let mut quoted: String = message.chars().take(MAX_QUOTED_MESSAGE_CHARS).collect();
     if quoted.len() < message.len() {
         quoted.push_str("...");
@@ -516,7 +579,8 @@ mod tests {
         async fn invoke(&self, _: RefreshCall) -> Result<RefreshReply, RefreshInvokeError> {
             self.0.fetch_add(1, Ordering::SeqCst);
             Err(RefreshInvokeError::Invoke {
-                message: "not reachable in this test".into(),
+                kind: orange_token::lambda_invoke::InvokeFailure::Configuration,
+                detail: "not reachable in this test".into(),
             })
         }
     }
@@ -654,8 +718,8 @@ mod tests {
 
     #[test]
     fn long_messages_are_cut() {
-        assert_eq!(quote("short"), "short");
-        let quoted = quote(&"x".repeat(1000));
+        assert_eq!(cut_short("short"), "short");
+        let quoted = cut_short(&"x".repeat(1000));
         assert_eq!(quoted.len(), MAX_QUOTED_MESSAGE_CHARS + 3);
     }
 }

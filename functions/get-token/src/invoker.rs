@@ -8,10 +8,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use orange_token::lambda_invoke::{InvokeError, InvokeFailure, invoke_once};
+use orange_token::renewal::RefreshReason;
 use serde::{Deserialize, Serialize};
 
 /// What get-token asks the refresh function for: the refresh function's own input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefreshCall {
     /// Renew whatever the stored token's age (`{"force": true}`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -19,6 +20,9 @@ pub struct RefreshCall {
     /// Renew when the stored token has less than this many seconds left.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_ttl_seconds: Option<u32>,
+    /// get-token's caller, for refresh's audit log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 impl RefreshCall {
@@ -32,6 +36,7 @@ impl RefreshCall {
         Self {
             force: false,
             min_ttl_seconds: Some(u32::try_from(seconds.min(1800)).unwrap_or(1800)),
+            caller: None,
         }
     }
 
@@ -40,12 +45,20 @@ impl RefreshCall {
         Self {
             force: true,
             min_ttl_seconds: None,
+            caller: None,
         }
+    }
+
+    /// The same call, on behalf of `caller`.
+    #[must_use]
+    pub fn for_caller(mut self, caller: Option<&str>) -> Self {
+        self.caller = caller.map(str::to_owned);
+        self
     }
 
     /// The invoke's JSON payload.
     pub fn payload(&self) -> serde_json::Value {
-        // Serialising a bool and a number cannot fail.
+        // Serialising a bool, a number and a string cannot fail.
         serde_json::to_value(self).unwrap_or_default()
     }
 }
@@ -55,6 +68,7 @@ impl RefreshCall {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RefreshReply {
     pub refreshed: bool,
+    pub reason: RefreshReason,
     pub token_id: String,
     pub expires_at: String,
 }
@@ -86,9 +100,11 @@ pub enum RefreshInvokeError {
         error_type: String,
         error_message: String,
     },
-    /// The invoke failed otherwise: transport, timeout, Lambda service error, access denied.
-    #[error("the refresh function could not be invoked: {message}")]
-    Invoke { message: String },
+    /// The invoke failed otherwise: transport, timeout, Lambda service error, access
+    /// denied. `detail` is Lambda's own message (it may name roles and ARNs): for the
+    /// log, not for answers.
+    #[error("the refresh function could not be invoked ({kind})")]
+    Invoke { kind: InvokeFailure, detail: String },
     /// The refresh function answered something that is not a refresh response.
     #[error("the refresh function's answer is not a refresh response ({reason})")]
     InvalidAnswer { reason: String },
@@ -148,7 +164,8 @@ impl RefreshInvoker for LambdaRefreshInvoker {
                 ..
             }) => Err(RefreshInvokeError::Throttled { message }),
             Err(InvokeError::Invoke { kind, message, .. }) => Err(RefreshInvokeError::Invoke {
-                message: format!("{kind}: {message}"),
+                kind,
+                detail: message,
             }),
         }
     }
@@ -174,6 +191,12 @@ mod tests {
         assert_eq!(
             RefreshCall::with_min_life(Duration::from_secs(7200)).payload(),
             json!({"min_ttl_seconds": 1800})
+        );
+        assert_eq!(
+            RefreshCall::forced()
+                .for_caller(Some("sms-sender"))
+                .payload(),
+            json!({"force": true, "caller": "sms-sender"})
         );
     }
 
@@ -359,7 +382,7 @@ mod tests {
 
                 assert_eq!(rule.num_calls(), 1, "{code}");
                 assert!(
-                    matches!(&error, RefreshInvokeError::Invoke { message } if message.contains(code)),
+                    matches!(&error, RefreshInvokeError::Invoke { detail, .. } if detail.contains(code)),
                     "{error:?}"
                 );
             }

@@ -56,5 +56,13 @@ async fn main() -> Result<(), Error> {
     let state = &state;
     // Boxed: the handler's future nests the SDK's deep futures several times over, too
     // deep for the compiler's default recursion limit when inlined into the runtime's.
-    orange_token::runtime::run(|event| Box::pin(handle(state, event))).await
+    orange_token::runtime::run(|event| {
+        Box::pin(async move {
+            let request_id = event.context.request_id.clone();
+            handle(state, event)
+                .await
+                .map_err(|error| error.answer(&request_id))
+        })
+    })
+    .await
 }

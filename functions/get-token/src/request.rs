@@ -10,19 +10,15 @@ use orange_token::error::ServiceError;
 use orange_token::event::{self, invalid};
 use orange_token::protocol::{Action, GetTokenRequest};
 
-pub use orange_token::event::MAX_MIN_TTL_SECONDS;
-/// `caller` is kept (and logged) up to this many characters.
-pub const MAX_CALLER_CHARS: usize = 128;
+pub use orange_token::event::{MAX_CALLER_CHARS, MAX_MIN_TTL_SECONDS};
 /// The longest `rejected_token_id` accepted. A `token_id` is 12 hex digits; anything
 /// much longer is more likely a token passed by mistake than an id.
 pub const MAX_TOKEN_ID_CHARS: usize = 64;
 
 /// Validates a get-token event: a JSON object with at most the fields `action`
 /// (`get`, `refresh` or `status`), `min_ttl_seconds` (whole number, 0 to 1800),
-/// `rejected_token_id` (hex digits) and `caller` (string). `{}` is `get`.
-///
-/// `caller` is cut to [`MAX_CALLER_CHARS`] characters; `rejected_token_id` is
-/// lower-cased.
+/// `rejected_token_id` (hex digits) and `caller` (1 to [`MAX_CALLER_CHARS`] printable
+/// characters). `{}` is `get`. `rejected_token_id` is lower-cased.
 pub fn parse_request(event: &Value) -> Result<GetTokenRequest, ServiceError> {
     let fields = event::fields(event)?;
     let mut request = GetTokenRequest::default();
@@ -31,12 +27,7 @@ pub fn parse_request(event: &Value) -> Result<GetTokenRequest, ServiceError> {
             "action" => request.action = action(value)?,
             "min_ttl_seconds" => request.min_ttl_seconds = Some(event::min_ttl_seconds(value)?),
             "rejected_token_id" => request.rejected_token_id = Some(rejected_token_id(value)?),
-            "caller" => {
-                let caller = value
-                    .as_str()
-                    .ok_or_else(|| event::wrong_type("caller", "a string", value))?;
-                request.caller = Some(caller.chars().take(MAX_CALLER_CHARS).collect());
-            }
+            "caller" => request.caller = Some(event::caller(value)?),
             other => {
                 return Err(event::unknown_field(
                     other,
@@ -143,9 +134,18 @@ mod tests {
     }
 
     #[test]
-    fn a_long_caller_is_cut() {
-        let request = parse_request(&json!({"caller": "x".repeat(10_000)})).unwrap();
-        assert_eq!(request.caller.unwrap().chars().count(), MAX_CALLER_CHARS);
+    fn a_caller_longer_than_the_limit_or_with_control_characters_is_refused() {
+        let longest = "x".repeat(MAX_CALLER_CHARS);
+        let request = parse_request(&json!({ "caller": longest })).unwrap();
+        assert_eq!(request.caller.as_deref(), Some(longest.as_str()));
+        for caller in [
+            "x".repeat(MAX_CALLER_CHARS + 1),
+            "sms\r\nFAKE LINE".to_owned(),
+            String::new(),
+        ] {
+            let message = message_of(json!({ "caller": caller }));
+            assert!(message.contains("caller"), "{message}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! One refresh: decide, fetch a token from the endpoint, store it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
+use chrono::{DateTime, Utc};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
@@ -12,10 +13,11 @@ use orange_token::clock::Clock;
 use orange_token::config::RefreshConfig;
 use orange_token::credentials::SecretsManagerCredentials;
 use orange_token::deadline::work_deadline;
-use orange_token::endpoint::TokenEndpointClient;
-use orange_token::envelope::{RenewalReason, TokenEnvelope, renewal_reason, rfc3339};
+use orange_token::endpoint::{FailureClass, TokenEndpointClient};
+use orange_token::envelope::{TokenEnvelope, rfc3339};
 use orange_token::error::ServiceError;
 use orange_token::metrics::Metrics;
+use orange_token::renewal::{RefreshReason, RenewalAsk, RenewalPolicy, refresh_reason};
 use orange_token::store::TokenStore;
 
 use crate::request::RefreshRequest;
@@ -29,24 +31,37 @@ pub struct RefreshState<S> {
     pub audit: AuditLog,
     pub metrics: Metrics,
     pub clock: Arc<dyn Clock>,
+    /// When this instance's last token request failed; cleared by a success. Within
+    /// the minimum interval after it, no renewal asks the endpoint again.
+    pub last_failed_request: Mutex<Option<DateTime<Utc>>>,
 }
 
-/// Why the answer is what it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Reason {
-    Missing,
-    Expiring,
-    Forced,
-    Fresh,
-}
+impl<S> RefreshState<S> {
+    pub fn new(
+        config: RefreshConfig,
+        endpoint: TokenEndpointClient,
+        credentials: SecretsManagerCredentials,
+        store: S,
+        audit: AuditLog,
+        metrics: Metrics,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            endpoint: endpoint.with_min_lifetime(config.expiry_buffer),
+            config,
+            credentials,
+            store,
+            audit,
+            metrics,
+            clock,
+            last_failed_request: Mutex::new(None),
+        }
+    }
 
-impl From<RenewalReason> for Reason {
-    fn from(reason: RenewalReason) -> Self {
-        match reason {
-            RenewalReason::Missing => Self::Missing,
-            RenewalReason::Expiring => Self::Expiring,
-            RenewalReason::Forced => Self::Forced,
+    fn policy(&self) -> RenewalPolicy {
+        RenewalPolicy {
+            threshold: self.config.refresh_threshold,
+            min_force_interval: self.config.min_force_interval,
         }
     }
 }
@@ -55,36 +70,44 @@ impl From<RenewalReason> for Reason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefreshResponse {
     pub refreshed: bool,
-    pub reason: Reason,
+    pub reason: RefreshReason,
     pub token_id: String,
     pub expires_at: String,
     pub attempts: u32,
 }
 
-/// Handles one invocation.
+/// Handles one invocation. A failure is logged with its details; `main` answers it with
+/// [`ServiceError::answer`] (a stable sentence and the request id).
 pub async fn handle<S: TokenStore>(
     state: &RefreshState<S>,
     event: LambdaEvent<Value>,
 ) -> Result<RefreshResponse, ServiceError> {
     let request_id = event.context.request_id.clone();
     let deadline = work_deadline(event.context.deadline(), SystemTime::now());
-    let request = RefreshRequest::from_event(&event.payload)?;
-    let invocation = Invocation {
-        state,
-        request_id: &request_id,
+    let answer = async {
+        let request = RefreshRequest::from_event(&event.payload)?;
+        let invocation = Invocation {
+            state,
+            request_id: &request_id,
+            caller: request.caller,
+        };
+        invocation.refresh(request.ask, deadline).await
     };
-    invocation.refresh(request, deadline).await
+    answer.await.inspect_err(|error| {
+        tracing::error!(request_id, error_type = error.error_type(), error = %error, "refresh failed");
+    })
 }
 
 struct Invocation<'a, S> {
     state: &'a RefreshState<S>,
     request_id: &'a str,
+    caller: Option<String>,
 }
 
 impl<S: TokenStore> Invocation<'_, S> {
     async fn refresh(
         &self,
-        request: RefreshRequest,
+        ask: RenewalAsk,
         deadline: tokio::time::Instant,
     ) -> Result<RefreshResponse, ServiceError> {
         let state = self.state;
@@ -92,50 +115,114 @@ impl<S: TokenStore> Invocation<'_, S> {
             .load()
             .await
             .inspect_err(|error| self.record_failure(error, None))?;
+        let credentials_changed_at = match &stored {
+            Some(_) => self.credentials_last_changed().await,
+            None => None,
+        };
         let now = state.clock.now();
-        let Some(reason) = renewal_reason(
+        let mut reason = refresh_reason(
             stored.as_ref(),
             now,
-            state.config.refresh_threshold,
-            request.min_ttl,
-            request.force,
-        ) else {
-            // renewal_reason answers None only for a stored token.
-            let fresh =
-                stored.ok_or_else(|| ServiceError::TokenUnavailable("no stored token".into()))?;
-            let expires_in = fresh.expires_in(now);
-            self.audit(AuditEvent::TokenRefreshSkipped {
-                token_id: fresh.token_id.clone(),
-                expires_in,
-            });
-            tracing::info!(token_id = %fresh.token_id, expires_in, "stored token is fresh; no renewal");
-            state.metrics.refresh_succeeded(now, expires_in);
-            return Ok(RefreshResponse {
-                refreshed: false,
-                reason: Reason::Fresh,
-                token_id: fresh.token_id,
-                expires_at: rfc3339(fresh.expires_at),
-                attempts: 0,
-            });
-        };
+            credentials_changed_at,
+            state.policy(),
+            ask,
+        );
+        if reason.renews()
+            && let Some(failed_at) = self.failed_request_within_interval(now)
+        {
+            let Some(_) = &stored else {
+                let error = ServiceError::TokenUnavailable(format!(
+                    "no token is stored and the last token request failed {} s ago; the next is sent {} s after a failure",
+                    (now - failed_at).num_seconds(),
+                    state.config.min_force_interval.as_secs()
+                ));
+                self.record_failure(&error, None);
+                return Err(error);
+            };
+            reason = RefreshReason::Recent;
+        }
+        match stored {
+            Some(stored) if !reason.renews() => Ok(self.skip(stored, reason, now)),
+            stored => self.renew(reason, stored.as_ref(), deadline).await,
+        }
+    }
+
+    /// Answers the stored token without renewing it (`fresh` or `recent`).
+    fn skip(
+        &self,
+        stored: TokenEnvelope,
+        reason: RefreshReason,
+        now: DateTime<Utc>,
+    ) -> RefreshResponse {
+        let expires_in = stored.expires_in(now);
+        self.audit(AuditEvent::TokenRefreshSkipped {
+            token_id: stored.token_id.clone(),
+            expires_in,
+            reason,
+        });
+        tracing::info!(token_id = %stored.token_id, expires_in, ?reason, "no renewal");
+        self.state.metrics.refresh_succeeded(now, expires_in);
+        RefreshResponse {
+            refreshed: false,
+            reason,
+            token_id: stored.token_id,
+            expires_at: rfc3339(stored.expires_at),
+            attempts: 0,
+        }
+    }
+
+    /// Fetches a new token and stores it; a failure leaves `stored` in place.
+    async fn renew(
+        &self,
+        reason: RefreshReason,
+        stored: Option<&TokenEnvelope>,
+        deadline: tokio::time::Instant,
+    ) -> Result<RefreshResponse, ServiceError> {
+        let state = self.state;
         tracing::info!(?reason, "renewing the token");
         let renewal = async {
-            let (envelope, attempts) = self.fetch(deadline).await?;
+            let (envelope, attempts) = self.fetch(reason, deadline).await?;
             Ok((self.store_unless_newer_exists(envelope).await?, attempts))
         };
-        let (envelope, attempts) = renewal.await.inspect_err(|error| {
-            self.record_failure(error, stored.as_ref());
-        })?;
+        let (envelope, attempts) = renewal
+            .await
+            .inspect_err(|error| self.record_failure(error, stored))?;
         state
             .metrics
             .refresh_succeeded(state.clock.now(), envelope.expires_in(state.clock.now()));
         Ok(RefreshResponse {
             refreshed: true,
-            reason: reason.into(),
+            reason,
             token_id: envelope.token_id.clone(),
             expires_at: rfc3339(envelope.expires_at),
             attempts,
         })
+    }
+
+    /// When the credentials secret last changed; `None` (no check this run) when it
+    /// cannot be told, so that a Secrets Manager hiccup never blocks serving.
+    async fn credentials_last_changed(&self) -> Option<DateTime<Utc>> {
+        self.state
+            .credentials
+            .last_changed()
+            .await
+            .inspect_err(|error| {
+                tracing::warn!(error = %error, "cannot tell when the credentials last changed; not checked this run");
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// The time of this instance's last failed token request, if it is less than the
+    /// minimum interval ago.
+    fn failed_request_within_interval(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let interval = chrono::Duration::from_std(self.state.config.min_force_interval).ok()?;
+        let failed_at = (*self
+            .state
+            .last_failed_request
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))?;
+        (now < failed_at + interval).then_some(failed_at)
     }
 
     async fn load(&self) -> Result<Option<TokenEnvelope>, ServiceError> {
@@ -152,6 +239,7 @@ impl<S: TokenStore> Invocation<'_, S> {
     /// Reads the credentials and asks the endpoint for a token.
     async fn fetch(
         &self,
+        reason: RefreshReason,
         deadline: tokio::time::Instant,
     ) -> Result<(TokenEnvelope, u32), ServiceError> {
         let state = self.state;
@@ -165,15 +253,28 @@ impl<S: TokenStore> Invocation<'_, S> {
         };
         let issued_at = state.clock.now();
         let started = Instant::now();
-        let grant = match state.endpoint.request_token(&credentials, deadline).await {
+        let answer = state.endpoint.request_token(&credentials, deadline).await;
+        *state
+            .last_failed_request
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = answer.is_err().then_some(issued_at);
+        let grant = match answer {
             Ok(grant) => grant,
             Err(error) => {
                 let (http_status, attempts) = (error.last.http_status, error.attempts);
+                state.metrics.token_requests(
+                    state.clock.now(),
+                    attempts,
+                    failure_outcome(error.last.class),
+                );
                 let error = ServiceError::from(error);
                 self.generation_failed(&error, http_status, attempts);
                 return Err(error);
             }
         };
+        state
+            .metrics
+            .token_requests(state.clock.now(), grant.attempts, "success");
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         // The token's life is counted from the moment it was asked for: never longer than Orange's.
         let token = grant.token;
@@ -190,6 +291,8 @@ impl<S: TokenStore> Invocation<'_, S> {
             scope: envelope.scope.clone(),
             attempts: grant.attempts,
             latency_ms,
+            reason,
+            caller: self.caller.clone(),
         });
         state
             .metrics
@@ -260,5 +363,16 @@ impl<S: TokenStore> Invocation<'_, S> {
         self.state
             .audit
             .emit(self.request_id, self.state.clock.now(), event);
+    }
+}
+
+/// The `Outcome` dimension of a failed token request, by the last attempt's class.
+fn failure_outcome(class: FailureClass) -> &'static str {
+    match class {
+        FailureClass::Transient => "transient",
+        FailureClass::Throttled => "throttled",
+        FailureClass::Rejected => "rejected",
+        FailureClass::Misconfigured => "misconfigured",
+        FailureClass::Malformed => "malformed",
     }
 }

@@ -27,27 +27,36 @@ async fn main() -> Result<(), Error> {
     })?;
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "refresh".to_owned());
-    let state = RefreshState {
-        endpoint: TokenEndpointClient::new(
-            config.token_endpoint.clone(),
-            config.scope.clone(),
-            config.http_timeout,
-            RetryPolicy::default(),
-        )?,
-        credentials: SecretsManagerCredentials::new(
-            aws_sdk_secretsmanager::Client::new(&aws),
-            &config.credentials_secret_id,
-        ),
-        store: SsmTokenStore::new(
-            aws_sdk_ssm::Client::new(&aws),
-            &config.parameter_name,
-            &config.kms_key_id,
-        ),
-        audit: AuditLog::new(LogSink::Stdout, &function_name),
-        metrics: Metrics::new(LogSink::Stdout, &function_name),
-        clock: Arc::new(SystemClock),
+    let endpoint = TokenEndpointClient::new(
+        config.token_endpoint.clone(),
+        config.scope.clone(),
+        config.http_timeout,
+        RetryPolicy::default(),
+    )?;
+    let credentials = SecretsManagerCredentials::new(
+        aws_sdk_secretsmanager::Client::new(&aws),
+        &config.credentials_secret_id,
+    );
+    let store = SsmTokenStore::new(
+        aws_sdk_ssm::Client::new(&aws),
+        &config.parameter_name,
+        &config.kms_key_id,
+    );
+    let state = RefreshState::new(
         config,
-    };
+        endpoint,
+        credentials,
+        store,
+        AuditLog::new(LogSink::Stdout, &function_name),
+        Metrics::new(LogSink::Stdout, &function_name),
+        Arc::new(SystemClock),
+    );
     let state = &state;
-    orange_token::runtime::run(|event| handle(state, event)).await
+    orange_token::runtime::run(|event| async move {
+        let request_id = event.context.request_id.clone();
+        handle(state, event)
+            .await
+            .map_err(|error| error.answer(&request_id))
+    })
+    .await
 }

@@ -6,52 +6,52 @@ use serde_json::Value;
 
 use orange_token::error::ServiceError;
 use orange_token::event;
+use orange_token::renewal::RenewalAsk;
 
-/// What invoked the function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// The EventBridge schedule.
-    Schedule,
-    /// A direct invocation (get-token, an operator).
-    Direct,
-}
+/// What the schedule's runs are recorded as (`caller` of `TOKEN_GENERATED`); the
+/// template's schedule also sends it as its input's `caller`.
+pub const SCHEDULE_CALLER: &str = "schedule";
 
 /// A validated refresh request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RefreshRequest {
-    pub trigger: Trigger,
-    pub force: bool,
-    pub min_ttl: Duration,
+    pub ask: RenewalAsk,
+    /// Who asked: [`SCHEDULE_CALLER`] for a scheduled event, the `caller` field of a
+    /// direct request, else `None`.
+    pub caller: Option<String>,
 }
 
 impl RefreshRequest {
-    /// Accepts an EventBridge scheduled event (`"source": "aws.events"`, other fields ignored)
-    /// or an object with at most `force` (boolean) and `min_ttl_seconds` (0 to 1800).
+    /// Accepts an EventBridge scheduled event (`"source": "aws.events"`, other fields
+    /// ignored) or an object with at most `force` (boolean), `min_ttl_seconds` (0 to
+    /// 1800) and `caller` (1 to 128 printable characters).
     pub fn from_event(event: &Value) -> Result<Self, ServiceError> {
         let fields = event::fields(event)?;
         if fields.get("source").and_then(Value::as_str) == Some("aws.events") {
             return Ok(Self {
-                trigger: Trigger::Schedule,
-                force: false,
-                min_ttl: Duration::ZERO,
+                ask: RenewalAsk::default(),
+                caller: Some(SCHEDULE_CALLER.to_owned()),
             });
         }
-        let mut request = Self {
-            trigger: Trigger::Direct,
-            force: false,
-            min_ttl: Duration::ZERO,
-        };
+        let mut request = Self::default();
         for (name, value) in fields {
             match name.as_str() {
                 "force" => {
-                    request.force = value
+                    request.ask.force = value
                         .as_bool()
                         .ok_or_else(|| event::wrong_type("force", "a boolean", value))?;
                 }
                 "min_ttl_seconds" => {
-                    request.min_ttl = Duration::from_secs(event::min_ttl_seconds(value)?.into());
+                    request.ask.min_ttl =
+                        Duration::from_secs(event::min_ttl_seconds(value)?.into());
                 }
-                other => return Err(event::unknown_field(other, "force and min_ttl_seconds")),
+                "caller" => request.caller = Some(event::caller(value)?),
+                other => {
+                    return Err(event::unknown_field(
+                        other,
+                        "force, min_ttl_seconds and caller",
+                    ));
+                }
             }
         }
         Ok(request)
@@ -76,24 +76,25 @@ mod tests {
         let event = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event",
             "source": "aws.events", "time": "2026-11-26T22:00:00Z", "resources": ["arn"], "detail": {}});
         let request = RefreshRequest::from_event(&event).unwrap();
-        assert_eq!(request.trigger, Trigger::Schedule);
-        assert!(!request.force);
+        assert_eq!(request.caller.as_deref(), Some(SCHEDULE_CALLER));
+        assert!(!request.ask.force);
     }
 
     #[test]
-    fn direct_requests_take_force_and_min_ttl() {
+    fn direct_requests_take_force_min_ttl_and_caller() {
         assert_eq!(
             RefreshRequest::from_event(&json!({})).unwrap(),
-            RefreshRequest {
-                trigger: Trigger::Direct,
-                force: false,
-                min_ttl: Duration::ZERO
-            }
+            RefreshRequest::default()
         );
-        let request =
-            RefreshRequest::from_event(&json!({"force": true, "min_ttl_seconds": 1800})).unwrap();
-        assert!(request.force);
-        assert_eq!(request.min_ttl, Duration::from_secs(1800));
+        let request = RefreshRequest::from_event(
+            &json!({"force": true, "min_ttl_seconds": 1800, "caller": "sms-sender"}),
+        )
+        .unwrap();
+        assert!(request.ask.force);
+        assert_eq!(request.ask.min_ttl, Duration::from_secs(1800));
+        assert_eq!(request.caller.as_deref(), Some("sms-sender"));
+        let scheduled = RefreshRequest::from_event(&json!({"caller": "schedule"})).unwrap();
+        assert_eq!(scheduled.caller.as_deref(), Some(SCHEDULE_CALLER));
     }
 
     #[test]
@@ -104,6 +105,9 @@ mod tests {
         assert!(error_of(json!({"min_ttl_seconds": 1.5})).contains("min_ttl_seconds"));
         assert!(error_of(json!({"min_ttl_seconds": "60"})).contains("min_ttl_seconds"));
         assert!(error_of(json!({"forse": true})).contains("forse"));
+        assert!(error_of(json!({"caller": ""})).contains("caller"));
+        assert!(error_of(json!({"caller": "a\nb"})).contains("caller"));
+        assert!(error_of(json!({"caller": 7})).contains("caller"));
         assert!(error_of(json!({"source": "aws.s3"})).contains("source"));
         assert!(error_of(json!([1])).contains("an array"));
         assert!(error_of(json!("force")).contains("a string"));

@@ -6,7 +6,12 @@ use serde_json::Value;
 /// so that renewing the token and retrying once can help.
 ///
 /// An answer is an authentication failure when:
-/// - its status is HTTP 401 or 403, whatever the body; or
+/// - its status is HTTP 401; or
+/// - its status is HTTP 403, unless its body is a JSON object whose
+///   `requestError.policyException` is an object (Orange's policy refusals, `POL....`
+///   ids: no credit left, number not allowed, rate of the offer exceeded...: a new
+///   token cannot fix them, and counting them would force a renewal of the token shared
+///   by every caller on each such refusal); or
 /// - its status is another error (400 and above) and its body is a JSON object with
 ///   - OAuth's (RFC 6750) `"error"` equal to `"invalid_token"` or `"expired_token"`, or
 ///   - Orange's `"code"` equal to 40, 41 or 42 (missing, invalid or expired
@@ -16,22 +21,25 @@ use serde_json::Value;
 /// A 1xx, 2xx or 3xx answer is never an authentication failure, whatever its body:
 /// treating a success as a failure would retry, and send an SMS twice.
 ///
-/// `requestError.policyException` (Orange's `POL....` ids: no credit left, number not
-/// allowed, rate of the offer exceeded...) is deliberately not an authentication
-/// failure: a new token cannot fix a policy refusal, and counting it would force a
-/// renewal of the token shared by every caller on each such refusal. It still counts
-/// when its status is 401 or 403, like any body.
-///
-/// A body that is not JSON (HTML from a gateway, empty, truncated) counts only by its
-/// status.
+/// A body that is not JSON (HTML from a gateway or a WAF, empty, truncated) counts only
+/// by its status. The cases are in `clients/cases/auth-failures.json`, which the Rust,
+/// TypeScript and Python libraries' tests all read.
 pub fn is_auth_failure(status: u16, body: &[u8]) -> bool {
-    if status == 401 || status == 403 {
-        return true;
+    match status {
+        401 => true,
+        403 => !is_policy_refusal(body),
+        400.. => {
+            serde_json::from_slice::<Value>(body).is_ok_and(|body| body_names_auth_failure(&body))
+        }
+        _ => false,
     }
-    if status < 400 {
-        return false;
-    }
-    serde_json::from_slice::<Value>(body).is_ok_and(|body| body_names_auth_failure(&body))
+}
+
+fn is_policy_refusal(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).is_ok_and(|body| {
+        body.pointer("/requestError/policyException")
+            .is_some_and(Value::is_object)
+    })
 }
 
 fn body_names_auth_failure(body: &Value) -> bool {
@@ -89,110 +97,48 @@ pub trait AuthFailure {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use serde::Deserialize;
+
     use super::*;
 
-    #[test]
-    fn http_401_and_403_are_auth_failures_whatever_the_body() {
-        let bodies: [&[u8]; 5] = [
-            b"",
-            b"<html>Unauthorized</html>",
-            br#"{"code": 50, "message": "Access denied"}"#,
-            br#"{"requestError": {"policyException": {"messageId": "POL0001"}}}"#,
-            b"\xff\xfe not utf-8",
-        ];
-        for status in [401, 403] {
-            for body in bodies {
-                assert!(is_auth_failure(status, body), "{status} {body:?}");
-            }
-        }
+    /// One case of `clients/cases/auth-failures.json`.
+    #[derive(Deserialize)]
+    struct Case {
+        name: String,
+        status: u16,
+        #[serde(default)]
+        body: Option<String>,
+        #[serde(default)]
+        body_base64: Option<String>,
+        auth_failure: bool,
+    }
+
+    #[derive(Deserialize)]
+    struct Cases {
+        cases: Vec<Case>,
     }
 
     #[test]
-    fn oauth_invalid_or_expired_token_is_an_auth_failure() {
-        for status in [400, 500] {
-            assert!(is_auth_failure(status, br#"{"error": "invalid_token"}"#));
-            assert!(is_auth_failure(
-                status,
-                br#"{"error": "expired_token", "error_description": "The access token expired"}"#
-            ));
-        }
-        assert!(!is_auth_failure(400, br#"{"error": "invalid_request"}"#));
-        assert!(!is_auth_failure(400, br#"{"error": "insufficient_scope"}"#));
-        assert!(!is_auth_failure(400, br#"{"error": "INVALID_TOKEN"}"#));
-        assert!(!is_auth_failure(
-            400,
-            br#"{"error": {"code": "invalid_token"}}"#
-        ));
-    }
-
-    #[test]
-    fn orange_credentials_codes_are_auth_failures_as_numbers_or_digit_strings() {
-        for code in ["40", "41", "42", "\"40\"", "\"41\"", "\"42\"", "\" 42 \""] {
-            let body = format!(
-                r#"{{"code": {code}, "message": "Invalid credentials", "description": "..."}}"#
+    fn every_case_of_the_shared_table_is_classified_as_it_says() {
+        let table: Cases =
+            serde_json::from_str(include_str!("../../../clients/cases/auth-failures.json"))
+                .expect("the shared table is JSON of its documented shape");
+        assert!(table.cases.len() >= 50, "the table lost cases");
+        for case in &table.cases {
+            let body = match (&case.body, &case.body_base64) {
+                (Some(text), None) => text.as_bytes().to_vec(),
+                (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .expect("body_base64 is base64"),
+                _ => panic!("{}: exactly one of body and body_base64", case.name),
+            };
+            assert_eq!(
+                is_auth_failure(case.status, &body),
+                case.auth_failure,
+                "{}",
+                case.name
             );
-            assert!(is_auth_failure(400, body.as_bytes()), "{body}");
-        }
-        for code in [
-            "39", "43", "50", "53", "1000", "-41", "41.5", "\"4x\"", "\"\"", "null", "true",
-            "[41]", "{}",
-        ] {
-            let body = format!(r#"{{"code": {code}}}"#);
-            assert!(!is_auth_failure(400, body.as_bytes()), "{body}");
-        }
-    }
-
-    #[test]
-    fn svc0001_service_exception_is_an_auth_failure() {
-        let body = br#"{"requestError": {"serviceException": {"messageId": "SVC0001", "text": "A service error occurred. Error code is %1", "variables": ["Invalid credentials"]}}}"#;
-        assert!(is_auth_failure(400, body));
-        assert!(is_auth_failure(500, body));
-        assert!(!is_auth_failure(
-            400,
-            br#"{"requestError": {"serviceException": {"messageId": "SVC0002", "text": "Invalid input value"}}}"#
-        ));
-        assert!(!is_auth_failure(
-            400,
-            br#"{"requestError": {"serviceException": {"messageId": 1}}}"#
-        ));
-    }
-
-    #[test]
-    fn policy_exceptions_are_not_auth_failures_outside_401_and_403() {
-        let body = br#"{"requestError": {"policyException": {"messageId": "POL0001", "text": "A policy error occurred."}}}"#;
-        assert!(!is_auth_failure(400, body));
-        assert!(!is_auth_failure(429, body));
-    }
-
-    #[test]
-    fn successes_and_redirects_are_never_auth_failures() {
-        for status in [100, 200, 201, 204, 302, 399] {
-            assert!(!is_auth_failure(status, br#"{"code": 42}"#));
-            assert!(!is_auth_failure(status, br#"{"error": "invalid_token"}"#));
-            assert!(!is_auth_failure(
-                status,
-                br#"{"requestError": {"serviceException": {"messageId": "SVC0001"}}}"#
-            ));
-        }
-    }
-
-    #[test]
-    fn other_errors_and_bodies_that_are_not_json_objects_are_not_auth_failures() {
-        let bodies: [&[u8]; 9] = [
-            b"",
-            b"   ",
-            b"<html><body>502 Bad Gateway</body></html>",
-            b"invalid_token",
-            br#"{"code": 42"#,
-            br#"[{"code": 42}]"#,
-            br#""invalid_token""#,
-            b"42",
-            b"\xff\xfe not utf-8",
-        ];
-        for status in [400, 404, 429, 500, 502, 503] {
-            for body in bodies {
-                assert!(!is_auth_failure(status, body), "{status} {body:?}");
-            }
         }
     }
 }

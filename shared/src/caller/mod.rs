@@ -9,7 +9,8 @@
 //! use orange_token::caller::TokenClient;
 //!
 //! // Once, at init (`lambda` built from `aws_config::load_defaults`): cheap to clone.
-//! let tokens = TokenClient::from_env(lambda, "orange-sms-get-token")?;
+//! // get-token's name comes from GET_TOKEN_FUNCTION_NAME (the stack's output).
+//! let tokens = TokenClient::from_env(lambda)?;
 //! // Per request:
 //! let token = tokens.access_token().await?;
 //! let authorization = token.authorization_header(); // `.expose()` is "Bearer ..."
@@ -55,6 +56,8 @@ pub const DEFAULT_BUFFER: Duration = Duration::from_secs(5 * 60);
 /// The environment variable [`TokenClient::from_env`] reads the buffer from (whole
 /// minutes, 0 to 30), shared with get-token.
 pub const BUFFER_VARIABLE: &str = "OAUTH_EXPIRY_BUFFER_MINUTES";
+/// The environment variable [`TokenClient::from_env`] reads get-token's name from.
+pub const FUNCTION_NAME_VARIABLE: &str = "GET_TOKEN_FUNCTION_NAME";
 /// Largest `min_ttl_seconds` get-token accepts.
 pub const MAX_MIN_TTL_SECONDS: u32 = 1800;
 
@@ -123,14 +126,27 @@ impl TokenClient {
         }
     }
 
-    /// A client with the buffer from `OAUTH_EXPIRY_BUFFER_MINUTES` (default 5) and,
-    /// as its `caller` name, this Lambda's own name (`AWS_LAMBDA_FUNCTION_NAME`).
-    /// See [`TokenClientBuilder::with_env`].
-    pub fn from_env(
+    /// A client of the get-token function named by `GET_TOKEN_FUNCTION_NAME` (the
+    /// stack's `GetTokenFunctionName` output), with the buffer from
+    /// `OAUTH_EXPIRY_BUFFER_MINUTES` (default 5) and, as its `caller` name, this
+    /// Lambda's own name (`AWS_LAMBDA_FUNCTION_NAME`). See
+    /// [`TokenClientBuilder::with_env`].
+    pub fn from_env(lambda: aws_sdk_lambda::Client) -> Result<Self, ConfigError> {
+        Self::from_vars(lambda, |name| std::env::var(name).ok())
+    }
+
+    fn from_vars(
         lambda: aws_sdk_lambda::Client,
-        function_name: impl Into<String>,
+        var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        Self::builder(lambda, function_name).with_env()?.build()
+        let function_name = var(FUNCTION_NAME_VARIABLE)
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| ConfigError::InvalidVariable {
+                variable: FUNCTION_NAME_VARIABLE,
+                reason: "it is required: set it to the get-token function's name or ARN (the stack output GetTokenFunctionName)".to_owned(),
+            })?;
+        Self::builder(lambda, function_name).with_vars(var)?.build()
     }
 
     /// A token with more than `max(buffer, min_ttl_seconds)` of life left.

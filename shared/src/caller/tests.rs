@@ -700,3 +700,114 @@ fn the_futures_are_send() {
         })
     }));
 }
+
+/// One case of `clients/cases/error-statuses.json`: one outcome of the invoke.
+#[derive(serde::Deserialize)]
+struct StatusCase {
+    name: String,
+    #[serde(default)]
+    function_error: Option<Value>,
+    #[serde(default)]
+    invoke_status: Option<u16>,
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    transport: Option<String>,
+    #[serde(default)]
+    payload: Option<String>,
+    http_status: u16,
+}
+
+/// A Lambda client whose invokes do not complete: `connection` is refused (a closed
+/// loopback port), `timeout` never gets an answer within the client's read timeout.
+async fn unreachable_lambda(transport: &str) -> (Client, Option<tokio::net::TcpListener>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let listener = match transport {
+        "connection" => None,
+        "timeout" => Some(listener),
+        other => panic!("unknown transport case {other}"),
+    };
+    let config = aws_sdk_lambda::Config::builder()
+        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::for_tests())
+        .endpoint_url(format!("http://{address}"))
+        .http_client(crate::aws_http::https_client().unwrap())
+        .timeout_config(
+            aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_millis(200))
+                .build(),
+        )
+        .build();
+    (Client::from_conf(config), listener)
+}
+
+#[tokio::test]
+async fn every_case_of_the_shared_error_table_maps_to_its_status() {
+    let table: Value =
+        serde_json::from_str(include_str!("../../../clients/cases/error-statuses.json")).unwrap();
+    let cases: Vec<StatusCase> = serde_json::from_value(table["cases"].clone()).unwrap();
+    assert!(cases.len() >= 20, "the table lost cases");
+    for case in cases {
+        let (lambda, _listener, rule) = match (
+            &case.function_error,
+            case.invoke_status,
+            &case.transport,
+            &case.payload,
+        ) {
+            (Some(error), None, None, None) => {
+                let body = error.to_string();
+                let rule = mock!(Client::invoke).then_http_response(move || {
+                    http(200, &[("X-Amz-Function-Error", "Unhandled")], &body)
+                });
+                (lambda(&[&rule]), None, Some(rule))
+            }
+            (None, Some(status), None, None) => {
+                let code: &'static str = Box::leak(
+                    case.error_code
+                        .clone()
+                        .expect("error_code")
+                        .into_boxed_str(),
+                );
+                let rule = mock!(Client::invoke)
+                    .sequence()
+                    .http_response(move || {
+                        http(status, &[("x-amzn-ErrorType", code)], r#"{"message": "m"}"#)
+                    })
+                    .repeatedly()
+                    .build();
+                (lambda(&[&rule]), None, Some(rule))
+            }
+            (None, None, Some(transport), None) => {
+                let (lambda, listener) = unreachable_lambda(transport).await;
+                (lambda, listener, None)
+            }
+            (None, None, None, Some(payload)) => {
+                let payload = payload.clone();
+                let rule =
+                    mock!(Client::invoke).then_http_response(move || http(200, &[], &payload));
+                (lambda(&[&rule]), None, Some(rule))
+            }
+            _ => panic!("{}: exactly one outcome per case", case.name),
+        };
+        let tokens = tokens(lambda, &ManualClock::new());
+
+        let error = tokens.access_token().await.unwrap_err();
+
+        assert_eq!(
+            error.http_status(),
+            case.http_status,
+            "{}: {error}",
+            case.name
+        );
+        if let Some(rule) = rule {
+            assert_eq!(
+                rule.num_calls(),
+                1,
+                "{}: the invoke is never retried",
+                case.name
+            );
+        }
+    }
+}

@@ -24,6 +24,8 @@ pub struct TokenEndpointClient {
     scope: Option<String>,
     attempt_timeout: Duration,
     retry: RetryPolicy,
+    /// A token must live longer than this to be accepted.
+    min_lifetime: Duration,
 }
 
 /// A token and how many attempts it took.
@@ -67,7 +69,16 @@ impl TokenEndpointClient {
             scope,
             attempt_timeout,
             retry,
+            min_lifetime: Duration::ZERO,
         })
+    }
+
+    /// Refuses tokens whose lifetime is not longer than `min_lifetime` (the expiry
+    /// buffer: such a token could never be served) as malformed answers.
+    #[must_use]
+    pub fn with_min_lifetime(mut self, min_lifetime: Duration) -> Self {
+        self.min_lifetime = min_lifetime;
+        self
     }
 
     /// Asks for a token, retrying transient and throttled failures with backoff, and
@@ -148,7 +159,11 @@ impl TokenEndpointClient {
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
             let body = read_capped(&mut response).await?;
-            classify(status, retry_after.as_deref(), body.as_deref())
+            let token = classify(status, retry_after.as_deref(), body.as_deref())?;
+            if token.expires_in <= self.min_lifetime {
+                return Err(AttemptFailure::short_lived(self.min_lifetime));
+            }
+            Ok(token)
         };
         tokio::time::timeout(timeout, exchange)
             .await

@@ -5,10 +5,14 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::secret::AccessToken;
+use crate::secret::{AccessToken, MAX_ACCESS_TOKEN_CHARS, is_b64token};
 
 /// The largest body read from the token endpoint; a larger answer is refused.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The longest token lifetime accepted (24 hours): Orange's tokens live about an hour,
+/// and a far-off `expires_at` would keep a token stored (and served) long after Orange
+/// stopped honouring it.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A token as the endpoint issued it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +61,18 @@ impl AttemptFailure {
             retry_after: None,
             detail: detail.into(),
         }
+    }
+
+    /// A token that would expire before it could be served.
+    pub fn short_lived(min_lifetime: Duration) -> Self {
+        Self::with_status(
+            FailureClass::Malformed,
+            200,
+            format!(
+                "expires_in is not longer than the {} s expiry buffer",
+                min_lifetime.as_secs()
+            ),
+        )
     }
 
     fn with_status(class: FailureClass, status: u16, detail: impl Into<String>) -> Self {
@@ -136,9 +152,21 @@ struct TokenJson {
 fn parse_token(body: &[u8]) -> Result<IssuedToken, String> {
     let json: TokenJson = serde_json::from_slice(body)
         .map_err(|_| "the 200 answer is not a JSON token object".to_owned())?;
+    // The reasons name what is wrong, never the value: a refused token is logged nowhere.
     let access_token = match json.access_token {
-        Some(Value::String(token)) if !token.trim().is_empty() => AccessToken::new(token),
-        _ => return Err("access_token is missing or empty".to_owned()),
+        Some(Value::String(token)) if is_b64token(&token) => AccessToken::new(token),
+        Some(Value::String(token)) if token.is_empty() => {
+            return Err("access_token is empty".to_owned());
+        }
+        Some(Value::String(token)) if token.len() > MAX_ACCESS_TOKEN_CHARS => {
+            return Err(format!(
+                "access_token is longer than {MAX_ACCESS_TOKEN_CHARS} characters"
+            ));
+        }
+        Some(Value::String(_)) => {
+            return Err("access_token holds characters outside RFC 6750's b64token set".to_owned());
+        }
+        _ => return Err("access_token is missing or not a string".to_owned()),
     };
     let token_type = match json.token_type {
         Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
@@ -154,8 +182,13 @@ fn parse_token(body: &[u8]) -> Result<IssuedToken, String> {
         }
         _ => None,
     }
-    .filter(|seconds| *seconds > 0)
-    .ok_or_else(|| "expires_in is not a positive whole number".to_owned())?;
+    .filter(|seconds| (1..=MAX_TOKEN_LIFETIME.as_secs()).contains(seconds))
+    .ok_or_else(|| {
+        format!(
+            "expires_in is not a whole number of seconds from 1 to {}",
+            MAX_TOKEN_LIFETIME.as_secs()
+        )
+    })?;
     let scope = match json.scope {
         Some(Value::String(scope)) if !scope.is_empty() => Some(scope),
         _ => None,
@@ -246,6 +279,53 @@ mod tests {
         }
         let oversized = classify(200, None, None).unwrap_err();
         assert_eq!(oversized.class, FailureClass::Malformed);
+    }
+
+    #[test]
+    fn tokens_outside_the_b64token_set_or_its_length_are_refused_unnamed() {
+        let longest = "T".repeat(MAX_ACCESS_TOKEN_CHARS);
+        let accepted = |token: &str| {
+            let body = serde_json::json!({"token_type": "Bearer", "access_token": token, "expires_in": 3600});
+            ok(&body.to_string())
+        };
+        assert_eq!(
+            accepted(&longest).unwrap().access_token.expose().len(),
+            MAX_ACCESS_TOKEN_CHARS
+        );
+        assert!(accepted("Tok-._~+/en==").is_ok());
+        let too_long = "T".repeat(MAX_ACCESS_TOKEN_CHARS + 1);
+        for token in [
+            "Tok\"en",
+            "Tok\\en",
+            "Tok en",
+            "Tok\nen",
+            "Tok\u{7}en",
+            "Tok,en",
+            "Tokén",
+            "Tok=en",
+            "====",
+            too_long.as_str(),
+        ] {
+            let failure = accepted(token).unwrap_err();
+            assert_eq!(failure.class, FailureClass::Malformed, "{token:?}");
+            assert!(
+                !failure.detail.contains("Tok"),
+                "{token:?}: {}",
+                failure.detail
+            );
+        }
+    }
+
+    #[test]
+    fn lifetimes_longer_than_a_day_are_refused() {
+        let body = |expires_in: &str| {
+            format!(r#"{{"token_type":"Bearer","access_token":"abc","expires_in":{expires_in}}}"#)
+        };
+        assert_eq!(ok(&body("86400")).unwrap().expires_in, MAX_TOKEN_LIFETIME);
+        for expires_in in ["86401", "\"86401\"", "100000000000", "18446744073709551616"] {
+            let failure = ok(&body(expires_in)).unwrap_err();
+            assert_eq!(failure.class, FailureClass::Malformed, "{expires_in}");
+        }
     }
 
     #[test]

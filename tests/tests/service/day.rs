@@ -28,7 +28,9 @@ enum Served {
 
 impl Day {
     async fn new() -> Self {
-        let start = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        // The simulated clock runs after any time the emulator stamps on a secret created
+        // now: refresh sees credentials changed only where a test changes them.
+        let start = Utc.with_ymd_and_hms(2100, 11, 26, 0, 0, 0).unwrap();
         let clock = ManualClock::new(start);
         let service = GetTokenHarness::with(GetTokenOptions {
             refresh: RefreshOptions {

@@ -25,7 +25,9 @@ fn error_of<T: std::fmt::Debug>(result: Result<T, ServiceError>) -> ServiceError
 }
 
 fn manual_clock() -> ManualClock {
-    ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 26, 22, 0, 0).unwrap())
+    // The simulated clock runs after any time the emulator stamps on a secret created
+    // now: refresh sees credentials changed only where a test changes them.
+    ManualClock::new(Utc.with_ymd_and_hms(2100, 11, 26, 22, 0, 0).unwrap())
 }
 
 fn with_clock(clock: &ManualClock) -> GetTokenOptions {
@@ -133,7 +135,7 @@ async fn a_warm_instance_keeps_its_token_until_the_buffer_then_reads_the_newer_s
     clock.advance(chrono::Duration::minutes(26));
     let fresh = harness.token(json!({})).await.unwrap();
     assert_eq!(fresh.token_id, newer.token_id);
-    assert_eq!(fresh.expires_at, "2026-11-26T23:30:00Z");
+    assert_eq!(fresh.expires_at, "2100-11-26T23:30:00Z");
     assert_eq!(fresh.expires_in, 34 * 60);
     assert_eq!(last_source(&harness), "store");
     assert_eq!(harness.store_loads(), loads + 1);
@@ -181,7 +183,7 @@ async fn a_stored_token_inside_the_buffer_is_renewed_before_it_is_served() {
     let renewed = harness.token(json!({})).await.unwrap();
 
     assert_ne!(renewed.token_id, first.token_id);
-    assert_eq!(renewed.expires_at, "2026-11-26T23:56:00Z");
+    assert_eq!(renewed.expires_at, "2100-11-26T23:56:00Z");
     assert_eq!(harness.refresh_invocations(), 2);
     assert_eq!(harness.token_requests(), 2);
 }
@@ -276,7 +278,10 @@ async fn a_throttled_refresh_with_no_token_appearing_is_token_unavailable() {
 
 #[tokio::test]
 async fn a_failed_renewal_is_token_unavailable_naming_the_refresh_error_type() {
-    let harness = GetTokenHarness::start().await;
+    let clock = manual_clock();
+    let harness = GetTokenHarness::with(with_clock(&clock)).await;
+    // After a failed token request, refresh sends no other for the minimum interval.
+    let interval = chrono::Duration::seconds(60);
     harness
         .refresh
         .mock
@@ -291,12 +296,19 @@ async fn a_failed_renewal_is_token_unavailable_naming_the_refresh_error_type() {
     assert!(reason.as_str().unwrap().contains("UpstreamUnavailable"));
 
     // The same for rejected credentials, and for a function error of any shape.
+    clock.advance(interval);
     harness
         .refresh
         .mock
         .set_sticky_fault(Some(Fault::InvalidClient));
     let error = error_of(harness.token(json!({})).await);
     assert!(error.to_string().contains("CredentialsRejected"), "{error}");
+    // Inside the interval after that failure: refused without a token request.
+    let requests = harness.token_requests();
+    let error = error_of(harness.token(json!({})).await);
+    assert_eq!(error.error_type(), "TokenUnavailable");
+    assert_eq!(harness.token_requests(), requests);
+    clock.advance(interval);
     harness.refresh.mock.set_sticky_fault(None);
     harness.script_refresh(RefreshScript::FunctionError {
         error_type: "Sandbox.Timedout".into(),
@@ -308,7 +320,7 @@ async fn a_failed_renewal_is_token_unavailable_naming_the_refresh_error_type() {
 
     // Once the endpoint recovers, the next get renews and serves.
     let token = harness.token(json!({})).await.unwrap();
-    assert_eq!(harness.refresh_invocations(), 4);
+    assert_eq!(harness.refresh_invocations(), 5);
     assert_eq!(
         token.access_token,
         *harness.refresh.mock.issued_tokens().last().unwrap()
@@ -318,8 +330,10 @@ async fn a_failed_renewal_is_token_unavailable_naming_the_refresh_error_type() {
 
 #[tokio::test]
 async fn refresh_naming_an_old_token_answers_the_stored_one_without_renewing() {
-    let harness = GetTokenHarness::start().await;
+    let clock = manual_clock();
+    let harness = GetTokenHarness::with(with_clock(&clock)).await;
     let old = harness.token(json!({})).await.unwrap();
+    clock.advance(chrono::Duration::seconds(60));
     let newer = harness
         .refresh
         .invoke(json!({"force": true}))
@@ -351,8 +365,10 @@ async fn refresh_naming_an_old_token_answers_the_stored_one_without_renewing() {
 
 #[tokio::test]
 async fn refresh_never_trusts_the_memory() {
-    let harness = GetTokenHarness::start().await;
+    let clock = manual_clock();
+    let harness = GetTokenHarness::with(with_clock(&clock)).await;
     let first = harness.token(json!({})).await.unwrap();
+    clock.advance(chrono::Duration::seconds(60));
     let loads = harness.store_loads();
 
     // The rejected token is still the stored one (and the one in memory): renew it.
@@ -380,9 +396,11 @@ async fn refresh_never_trusts_the_memory() {
 
 #[tokio::test]
 async fn two_hundred_concurrent_refreshes_of_one_rejected_token_cause_one_renewal() {
-    let harness = GetTokenHarness::start().await;
+    let clock = manual_clock();
+    let harness = GetTokenHarness::with(with_clock(&clock)).await;
     let rejected = harness.token(json!({})).await.unwrap();
     assert_eq!(harness.token_requests(), 1);
+    clock.advance(chrono::Duration::seconds(60));
 
     let mut calls = JoinSet::new();
     for i in 0..200 {
@@ -406,7 +424,7 @@ async fn two_hundred_concurrent_refreshes_of_one_rejected_token_cause_one_renewa
         harness
             .refresh_payloads()
             .iter()
-            .filter(|payload| **payload == json!({"force": true}))
+            .filter(|payload| payload["force"] == true)
             .count(),
         1
     );

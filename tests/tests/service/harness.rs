@@ -92,6 +92,8 @@ pub struct RefreshOptions {
     pub scope: Option<String>,
     /// An SSM client to use instead of the emulator's (e.g. an `aws-smithy-mocks` one).
     pub ssm: Option<aws_sdk_ssm::Client>,
+    /// `OAUTH_MIN_FORCE_INTERVAL_SECONDS`; `None` is the contract's default (60).
+    pub min_force_interval_seconds: Option<u64>,
 }
 
 impl Default for RefreshOptions {
@@ -108,6 +110,7 @@ impl Default for RefreshOptions {
             clock: None,
             scope: None,
             ssm: None,
+            min_force_interval_seconds: None,
         }
     }
 }
@@ -155,7 +158,9 @@ impl RefreshHarness {
             let parameter_name = parameter_name.clone();
             let timeout = options.http_timeout_seconds.to_string();
             let scope = options.scope.clone();
+            let interval = options.min_force_interval_seconds.map(|s| s.to_string());
             move |name: &str| match name {
+                "OAUTH_MIN_FORCE_INTERVAL_SECONDS" => interval.clone(),
                 "ORANGE_TOKEN_ENDPOINT" => Some(endpoint.clone()),
                 "ORANGE_CREDENTIALS_SECRET_ID" => Some(secret_id.clone()),
                 "TOKEN_PARAMETER_NAME" => Some(parameter_name.clone()),
@@ -175,21 +180,21 @@ impl RefreshHarness {
         let ssm = options
             .ssm
             .unwrap_or_else(|| aws_sdk_ssm::Client::new(&aws));
-        let state = RefreshState {
-            endpoint: TokenEndpointClient::new(
+        let state = RefreshState::new(
+            config.clone(),
+            TokenEndpointClient::new(
                 config.token_endpoint.clone(),
                 config.scope.clone(),
                 config.http_timeout,
                 options.retry,
             )
             .expect("http client"),
-            credentials: SecretsManagerCredentials::new(secrets, &config.credentials_secret_id),
-            store: SsmTokenStore::new(ssm.clone(), &config.parameter_name, &config.kms_key_id),
-            audit: AuditLog::new(audit_sink, "refresh"),
-            metrics: Metrics::new(metric_sink, "refresh"),
+            SecretsManagerCredentials::new(secrets, &config.credentials_secret_id),
+            SsmTokenStore::new(ssm.clone(), &config.parameter_name, &config.kms_key_id),
+            AuditLog::new(audit_sink, "refresh"),
+            Metrics::new(metric_sink, "refresh"),
             clock,
-            config,
-        };
+        );
         Self {
             mock,
             state,
@@ -235,12 +240,20 @@ impl RefreshHarness {
 
     /// Writes a raw value to the parameter, as a SecureString.
     pub async fn put_raw(&self, value: &str) {
+        self.put_raw_as(value, aws_sdk_ssm::types::ParameterType::SecureString)
+            .await;
+    }
+
+    /// Writes a raw value to the parameter with this type (a `String` is what someone
+    /// with `ssm:PutParameter` but no key could plant).
+    pub async fn put_raw_as(&self, value: &str, parameter_type: aws_sdk_ssm::types::ParameterType) {
+        let secure = parameter_type == aws_sdk_ssm::types::ParameterType::SecureString;
         self.ssm
             .put_parameter()
             .name(&self.parameter_name)
             .value(value)
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .key_id("alias/orange-token-test")
+            .r#type(parameter_type)
+            .set_key_id(secure.then(|| "alias/orange-token-test".to_owned()))
             .overwrite(true)
             .send()
             .await

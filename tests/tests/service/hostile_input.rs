@@ -54,7 +54,7 @@ proptest! {
     #[test]
     fn any_refresh_event_is_a_request_or_an_invalid_request(event in any_json()) {
         match RefreshRequest::from_event(&event) {
-            Ok(request) => prop_assert!(request.min_ttl.as_secs() <= 1800),
+            Ok(request) => prop_assert!(request.ask.min_ttl.as_secs() <= 1800),
             Err(error) => prop_assert_eq!(error.error_type(), "InvalidRequest"),
         }
     }

@@ -5,11 +5,12 @@ use serde_json::{Value, json};
 
 use mock_orange::Fault;
 use orange_token::clock::ManualClock;
-use orange_token::envelope::token_id;
+use orange_token::envelope::{TokenEnvelope, token_id};
 use orange_token::error::ServiceError;
-use refresh::handler::Reason;
+use orange_token::renewal::RefreshReason as Reason;
+use orange_token::secret::AccessToken;
 
-use crate::harness::{RefreshHarness, RefreshOptions, credentials_json, fast_retries};
+use crate::harness::{RefreshHarness, RefreshOptions, credentials_json, fast_retries, unique};
 
 fn error_type(result: Result<impl std::fmt::Debug, ServiceError>) -> &'static str {
     match result {
@@ -131,39 +132,110 @@ async fn a_second_run_within_the_threshold_makes_no_token_request() {
     );
 }
 
+/// A harness on a simulated clock at the contract's default interval (60 s).
+async fn on_clock(clock: &ManualClock, mock: mock_orange::MockConfig) -> RefreshHarness {
+    RefreshHarness::with(RefreshOptions {
+        clock: Some(clock.clone()),
+        mock,
+        ..RefreshOptions::default()
+    })
+    .await
+}
+
+fn simulated_start() -> ManualClock {
+    // After any time the emulator stamps on a secret created now (see day.rs).
+    ManualClock::new(Utc.with_ymd_and_hms(2100, 11, 26, 22, 0, 0).unwrap())
+}
+
 #[tokio::test]
-async fn force_renews_a_fresh_token() {
-    let harness = RefreshHarness::start().await;
+async fn force_renews_a_fresh_token_once_the_interval_has_passed() {
+    let clock = simulated_start();
+    let harness = on_clock(&clock, RefreshOptions::default().mock).await;
     let first = harness.invoke(json!({})).await.unwrap();
-    let forced = harness.invoke(json!({"force": true})).await.unwrap();
+
+    clock.advance(chrono::Duration::seconds(59));
+    let refused = harness
+        .invoke(json!({"force": true, "caller": "sms-sender"}))
+        .await
+        .unwrap();
+    assert!(!refused.refreshed);
+    assert_eq!(refused.reason, Reason::Recent);
+    assert_eq!(refused.token_id, first.token_id);
+    assert_eq!(
+        harness.mock.token_requests(),
+        1,
+        "no token request inside the interval"
+    );
+
+    clock.advance(chrono::Duration::seconds(1));
+    let forced = harness
+        .invoke(json!({"force": true, "caller": "sms-sender"}))
+        .await
+        .unwrap();
     assert!(forced.refreshed);
     assert_eq!(forced.reason, Reason::Forced);
     assert_ne!(forced.token_id, first.token_id);
     assert_eq!(harness.mock.token_requests(), 2);
     let envelope = harness.stored_envelope().await.unwrap();
     assert_eq!(envelope["token_id"], forced.token_id.as_str());
-    let stored_events: Vec<Value> = harness
-        .audit_events()
-        .into_iter()
+    let events = harness.audit_events();
+    let stored_events: Vec<&Value> = events
+        .iter()
         .filter(|event| event["event"] == "TOKEN_STORED")
         .collect();
     assert_eq!(stored_events[1]["parameter_version"], 2);
+    let skipped = event(&events, "TOKEN_REFRESH_SKIPPED");
+    assert_eq!(skipped["reason"], "recent");
+    let generated: Vec<&Value> = events
+        .iter()
+        .filter(|event| event["event"] == "TOKEN_GENERATED")
+        .collect();
+    assert_eq!(generated[0]["reason"], "missing");
+    assert_eq!(generated[0]["caller"], Value::Null);
+    assert_eq!(generated[1]["reason"], "forced");
+    assert_eq!(generated[1]["caller"], "sms-sender");
+}
+
+#[tokio::test]
+async fn a_scheduled_run_is_recorded_as_the_schedule_and_counts_its_token_requests() {
+    let harness = RefreshHarness::start().await;
+    harness.scheduled().await.unwrap();
+    let events = harness.audit_events();
+    let generated = event(&events, "TOKEN_GENERATED");
+    assert_eq!(generated["caller"], "schedule");
+    assert_eq!(generated["reason"], "missing");
+    let requests: Vec<Value> = harness
+        .metric_records()
+        .into_iter()
+        .filter(|record| record.get("TokenRequests").is_some())
+        .collect();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["TokenRequests"], 1);
+    assert_eq!(requests[0]["Outcome"], "success");
 }
 
 #[tokio::test]
 async fn min_ttl_above_the_remaining_life_renews() {
-    let harness = RefreshHarness::with(RefreshOptions {
-        mock: mock_orange::MockConfig {
+    let clock = simulated_start();
+    let harness = on_clock(
+        &clock,
+        mock_orange::MockConfig {
             expires_in: 1500,
             ..RefreshOptions::default().mock
         },
-        ..RefreshOptions::default()
-    })
+    )
     .await;
     harness.scheduled().await.unwrap();
     // 25 minutes left: fresh for the 20-minute threshold...
     assert_eq!(harness.scheduled().await.unwrap().reason, Reason::Fresh);
-    // ...but not for a caller that needs 30.
+    // ...but not for a caller that needs 30: renewed once the token is a minute old,
+    // refused as recent before (Orange's tokens may be shorter than what callers ask).
+    let refused = harness
+        .invoke(json!({"min_ttl_seconds": 1800}))
+        .await
+        .unwrap();
+    assert_eq!(refused.reason, Reason::Recent);
+    clock.advance(chrono::Duration::seconds(60));
     let renewed = harness
         .invoke(json!({"min_ttl_seconds": 1800}))
         .await
@@ -174,20 +246,20 @@ async fn min_ttl_above_the_remaining_life_renews() {
 
 #[tokio::test]
 async fn a_token_inside_the_threshold_is_renewed_on_schedule() {
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 26, 22, 0, 0).unwrap());
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2100, 11, 26, 22, 0, 0).unwrap());
     let harness = RefreshHarness::with(RefreshOptions {
         clock: Some(clock.clone()),
         ..RefreshOptions::default()
     })
     .await;
     let first = harness.scheduled().await.unwrap();
-    assert_eq!(first.expires_at, "2026-11-26T23:00:00Z");
+    assert_eq!(first.expires_at, "2100-11-26T23:00:00Z");
     clock.advance(chrono::Duration::minutes(39));
     assert_eq!(harness.scheduled().await.unwrap().reason, Reason::Fresh);
     clock.advance(chrono::Duration::minutes(2));
     let renewed = harness.scheduled().await.unwrap();
     assert_eq!(renewed.reason, Reason::Expiring);
-    assert_eq!(renewed.expires_at, "2026-11-26T23:41:00Z");
+    assert_eq!(renewed.expires_at, "2100-11-26T23:41:00Z");
     assert_eq!(harness.mock.token_requests(), 2);
 }
 
@@ -363,6 +435,9 @@ async fn every_failure_class_leaves_the_stored_token_intact() {
     ];
     let harness = RefreshHarness::with(RefreshOptions {
         http_timeout_seconds: 1,
+        // Every case forces a renewal right after the last: the interval (tested on its
+        // own above) would refuse them all.
+        min_force_interval_seconds: Some(0),
         ..RefreshOptions::default()
     })
     .await;
@@ -580,4 +655,135 @@ async fn a_forced_renewal_replaces_a_longer_lived_rejected_token() {
     assert_ne!(forced.token_id, rejected.token_id);
     let stored = harness.stored_envelope().await.unwrap();
     assert_eq!(stored["token_id"], forced.token_id.as_str());
+}
+
+#[tokio::test]
+async fn refused_token_shapes_leave_the_store_as_it_was_and_are_logged_nowhere() {
+    let harness = RefreshHarness::with(RefreshOptions {
+        // Every case forces a renewal right after the last (see above).
+        min_force_interval_seconds: Some(0),
+        ..RefreshOptions::default()
+    })
+    .await;
+    harness
+        .scheduled()
+        .await
+        .expect("a good token is stored first");
+    let stored = harness.stored_raw().await.expect("stored");
+    // Each refused token starts with a marker no other line holds.
+    let marker = unique("RefusedToken").replace('-', "");
+    let valid_lifetime = json!(3600);
+    let mut cases: Vec<(String, Value)> = [
+        "\"quote",
+        "\\backslash",
+        " space",
+        "\nnewline",
+        "\ttab",
+        "\u{7}bell",
+        ",comma",
+        ";semicolon",
+        "\u{e9}accent",
+        "%20percent",
+        "=middle=",
+        "<html>",
+        "\u{0}nul",
+    ]
+    .iter()
+    .map(|tail| (format!("{marker}{tail}"), valid_lifetime.clone()))
+    .collect();
+    cases.push((
+        format!("{marker}{}", "T".repeat(4097 - marker.len())),
+        valid_lifetime.clone(),
+    ));
+    cases.push((String::new(), valid_lifetime.clone()));
+    // Lifetimes: not longer than the 5-minute buffer, longer than a day.
+    for (index, expires_in) in [
+        json!(300),
+        json!(1),
+        json!("300"),
+        json!(86_401),
+        json!(100_000_000_000u64),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        cases.push((format!("{marker}Lifetime{index}"), expires_in));
+    }
+    for (token, expires_in) in &cases {
+        let body = json!({"access_token": token, "token_type": "Bearer", "expires_in": expires_in});
+        harness.mock.set_sticky_fault(Some(Fault::Raw {
+            status: 200,
+            content_type: Some("application/json".to_owned()),
+            body: body.to_string(),
+        }));
+
+        let result = harness.invoke(json!({"force": true})).await;
+
+        harness.mock.set_sticky_fault(None);
+        assert_eq!(error_type(result), "UpstreamInvalidResponse", "{body}");
+        assert_eq!(harness.stored_raw().await.as_ref(), Some(&stored), "{body}");
+    }
+    let logged = harness.all_log_text();
+    let refused: Vec<String> = cases
+        .iter()
+        .map(|(token, _)| token.clone())
+        .filter(|token| !token.is_empty())
+        .collect();
+    for token in &refused {
+        let escaped = serde_json::to_string(token).unwrap();
+        assert!(
+            !logged.contains(token.as_str()),
+            "a refused token was logged"
+        );
+        assert!(
+            !logged.contains(&escaped[1..escaped.len() - 1]),
+            "a refused token was logged JSON-escaped"
+        );
+    }
+    assert!(
+        !logged.contains(&marker),
+        "part of a refused token was logged"
+    );
+    // For scripts/scan-logs.py: one JSON string per line.
+    let lines: Vec<String> = refused
+        .iter()
+        .map(|token| serde_json::to_string(token).unwrap())
+        .collect();
+    integration_tests::keep_for_the_scan(
+        "refused-tokens.txt",
+        (lines.join("\n") + "\n").as_bytes(),
+    )
+    .expect("TEST_LOG_DIR is writable");
+}
+
+#[tokio::test]
+async fn a_plain_string_parameter_is_never_read_and_the_next_renewal_stores_a_secure_string() {
+    let harness = RefreshHarness::start().await;
+    let planted = TokenEnvelope::issue(
+        AccessToken::new("planted-token-0123456789"),
+        "Bearer",
+        None,
+        Utc::now(),
+        std::time::Duration::from_secs(86_400),
+    );
+    harness
+        .put_raw_as(
+            &planted.to_json(),
+            aws_sdk_ssm::types::ParameterType::String,
+        )
+        .await;
+
+    let response = harness.scheduled().await.expect("renewed");
+
+    assert!(response.refreshed);
+    assert_eq!(response.reason, Reason::Missing);
+    assert_ne!(response.token_id, planted.token_id);
+    let (raw, parameter_type) = harness.stored_raw().await.expect("stored");
+    assert_eq!(parameter_type, "SecureString");
+    assert!(!raw.contains("planted-token"));
+    assert!(
+        harness.all_log_text().contains("not a SecureString"),
+        "the warning names the reason"
+    );
+    assert!(!harness.all_log_text().contains("planted-token"));
 }

@@ -5,8 +5,8 @@
 use aws_sdk_ssm::Client as SsmClient;
 use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
 use aws_sdk_ssm::operation::put_parameter::PutParameterError;
-use aws_sdk_ssm::types::Parameter;
 use aws_sdk_ssm::types::error::{InternalServerError, InvalidKeyId};
+use aws_sdk_ssm::types::{Parameter, ParameterType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use chrono::Utc;
 use serde_json::json;
@@ -36,7 +36,12 @@ async fn a_failed_write_after_a_good_token_is_store_unavailable_and_keeps_the_ol
         let stored = stored.clone();
         mock!(SsmClient::get_parameter).then_output(move || {
             GetParameterOutput::builder()
-                .parameter(Parameter::builder().value(stored.clone()).build())
+                .parameter(
+                    Parameter::builder()
+                        .r#type(ParameterType::SecureString)
+                        .value(stored.clone())
+                        .build(),
+                )
                 .build()
         })
     };
@@ -69,12 +74,14 @@ async fn a_failed_write_after_a_good_token_is_store_unavailable_and_keeps_the_ol
     );
     let failed = &harness.audit_events()[1];
     assert_eq!(failed["parameter_name"], harness.parameter_name.as_str());
+    let audited = failed["error"].as_str().unwrap();
+    assert!(audited.contains("failed to write"), "{audited}");
     assert!(
-        failed["error"]
-            .as_str()
-            .unwrap()
-            .contains("KMS key access denied")
+        !audited.contains("KMS key access denied")
+            && !error.to_string().contains("KMS key access denied"),
+        "AWS's own message goes to the log only: {audited}"
     );
+    assert!(harness.all_log_text().contains("KMS key access denied"));
     assert!(!error.to_string().contains("old-token-still-valid"));
     harness.assert_no_secret_logged();
 }
