@@ -10,10 +10,11 @@ pub fn scheduled_event() -> serde_json::Value {
         .expect("events/refresh-scheduled.json is a JSON event")
 }
 
-/// Every tracing line this test binary wrote, captured at TRACE level, for the secret
-/// checks. The first call installs the subscriber; each line is also kept for
-/// `scripts/scan-logs.py` in `TEST_LOG_DIR/<kept_as>`, and echoed to stderr with `TEST_LOG=1`.
-pub fn captured_tracing(kept_as: &'static str) -> Arc<Mutex<Vec<u8>>> {
+/// Every tracing line this test binary wrote at `level` and above (TRACE: the AWS SDKs'
+/// own request traces too), for the secret checks. The first call installs the
+/// subscriber; each line is also kept for `scripts/scan-logs.py` in
+/// `TEST_LOG_DIR/<kept_as>`, and echoed to stderr with `TEST_LOG=1`.
+pub fn captured_tracing(kept_as: &'static str, level: tracing::Level) -> Arc<Mutex<Vec<u8>>> {
     static CAPTURE: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     CAPTURE
         .get_or_init(|| {
@@ -24,7 +25,7 @@ pub fn captured_tracing(kept_as: &'static str) -> Arc<Mutex<Vec<u8>>> {
             };
             let _ = tracing_subscriber::fmt()
                 .json()
-                .with_max_level(tracing::Level::TRACE)
+                .with_max_level(level)
                 .with_writer(move || writer.clone())
                 .try_init();
             buffer

@@ -1,6 +1,7 @@
 //! The in-memory token of a warm instance, and the locks that make concurrent
 //! invocations of one instance share a store read and a renewal.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -15,12 +16,42 @@ use orange_token::envelope::TokenEnvelope;
 ///   concurrent `get`s that miss the memory wait on it, then find the memory filled.
 /// - `renewal` is held by a `refresh` while it reads the store and decides: concurrent
 ///   `refresh`es naming the same rejected token wait on it, then find the new token
-///   stored and renew nothing.
+///   stored and renew nothing, or find that the refresh function refused to renew it
+///   meanwhile ([`Refusals`]) and ask it nothing.
 #[derive(Debug, Default)]
 pub struct TokenCache {
     token: Mutex<Option<Arc<TokenEnvelope>>>,
     pub(crate) refill: tokio::sync::Mutex<()>,
-    pub(crate) renewal: tokio::sync::Mutex<()>,
+    pub(crate) renewal: tokio::sync::Mutex<Refusals>,
+    /// [`Refusals::count`], readable without waiting for `renewal`.
+    refusals_seen: AtomicU64,
+}
+
+/// How this instance's last attempt to renew a rejected token ended, when it did not
+/// end with a token: refused as too recent (`rate_limited`), or failed.
+#[derive(Debug, Default)]
+pub struct Refusals {
+    count: u64,
+    last: Option<Refusal>,
+}
+
+/// One renewal of `token_id` that gave no token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub token_id: String,
+    /// `None`: refused as too recent; `Some`: why the renewal failed.
+    pub failure: Option<String>,
+}
+
+impl Refusals {
+    /// The answer for `token_id` when it was given after `seen` (what
+    /// [`TokenCache::refusals_seen`] answered before this `refresh` waited for the
+    /// lock): the same question, answered while it waited.
+    pub fn since(&self, seen: u64, token_id: &str) -> Option<&Refusal> {
+        self.last
+            .as_ref()
+            .filter(|refusal| self.count > seen && refusal.token_id == token_id)
+    }
 }
 
 impl TokenCache {
@@ -52,6 +83,19 @@ impl TokenCache {
             return true;
         }
         false
+    }
+
+    /// How many refusals this instance has seen: read it before waiting for `renewal`.
+    pub fn refusals_seen(&self) -> u64 {
+        self.refusals_seen.load(Ordering::SeqCst)
+    }
+
+    /// Records, under the `renewal` lock, how a renewal ended: with no token
+    /// (`Some`), or with one (`None`).
+    pub fn record_refusal(&self, refusals: &mut Refusals, refusal: Option<Refusal>) {
+        refusals.count += 1;
+        refusals.last = refusal;
+        self.refusals_seen.store(refusals.count, Ordering::SeqCst);
     }
 
     /// The remembered token's id, if any.

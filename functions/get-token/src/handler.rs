@@ -18,7 +18,7 @@ use orange_token::protocol::{Action, StatusResponse, TokenResponse};
 use orange_token::renewal::RefreshReason;
 use orange_token::store::TokenStore;
 
-use crate::cache::TokenCache;
+use crate::cache::{Refusal, TokenCache};
 use crate::invoker::{RefreshCall, RefreshInvokeError, RefreshInvoker};
 use crate::request::parse_request;
 
@@ -240,8 +240,15 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
             );
         }
         // `Err(None)`: refresh refused the renewal as too soon.
+        let refusals_seen = state.cache.refusals_seen();
         let result: Result<(TokenEnvelope, RefreshOutcome), Option<ServiceError>> = async {
-            let _renewal = state.cache.renewal.lock().await;
+            let mut refusals = state.cache.renewal.lock().await;
+            if let Some(refusal) =
+                rejected_token_id.and_then(|rejected| refusals.since(refusals_seen, rejected))
+            {
+                // Answered while this request waited: the same answer, without asking again.
+                return Err(refusal.failure.clone().map(ServiceError::TokenUnavailable));
+            }
             let stored = self.load().await.map_err(Some)?;
             if let (Some(rejected), Some(current)) = (rejected_token_id, &stored)
                 && current.token_id != rejected
@@ -258,18 +265,32 @@ impl<S: TokenStore, R: RefreshInvoker> Invocation<'_, S, R> {
                 "the rejected token is still the stored one; forcing a renewal"
             );
             let call = RefreshCall::forced().for_caller(self.caller.as_deref());
-            match self
-                .renew(call, min_life, replaced.as_deref())
-                .await
-                .map_err(Some)?
-            {
-                Renewal::Served(envelope, RenewedBy::ThisInvocation) => {
-                    Ok((envelope, RefreshOutcome::Renewed))
+            let renewal = self.renew(call, min_life, replaced.as_deref()).await;
+            let refusal = |failure| Refusal {
+                token_id: replaced.clone().unwrap_or_default(),
+                failure,
+            };
+            match renewal {
+                Err(ServiceError::TokenUnavailable(failure)) => {
+                    state
+                        .cache
+                        .record_refusal(&mut refusals, Some(refusal(Some(failure.clone()))));
+                    Err(Some(ServiceError::TokenUnavailable(failure)))
                 }
-                Renewal::Served(envelope, RenewedBy::AnotherRefresh) => {
-                    Ok((envelope, RefreshOutcome::AlreadyRenewed))
+                Err(other) => Err(Some(other)),
+                Ok(Renewal::Served(envelope, renewed_by)) => {
+                    state.cache.record_refusal(&mut refusals, None);
+                    match renewed_by {
+                        RenewedBy::ThisInvocation => Ok((envelope, RefreshOutcome::Renewed)),
+                        RenewedBy::AnotherRefresh => Ok((envelope, RefreshOutcome::AlreadyRenewed)),
+                    }
                 }
-                Renewal::RateLimited => Err(None),
+                Ok(Renewal::RateLimited) => {
+                    state
+                        .cache
+                        .record_refusal(&mut refusals, Some(refusal(None)));
+                    Err(None)
+                }
             }
         }
         .await;

@@ -129,6 +129,8 @@ impl<S: TokenStore> Invocation<'_, S> {
         );
         if reason.renews()
             && let Some(failed_at) = self.failed_request_within_interval(now)
+            // New credentials put after that failure deserve their own try.
+            && credentials_changed_at.is_none_or(|changed| changed <= failed_at)
         {
             let Some(_) = &stored else {
                 let error = ServiceError::TokenUnavailable(format!(

@@ -557,7 +557,7 @@ pub use integration_tests::scheduled_event;
 
 /// Every tracing line this test binary wrote (the caller library's), for the log checks.
 pub fn captured_tracing() -> Arc<Mutex<Vec<u8>>> {
-    integration_tests::captured_tracing("e2e-tracing.log")
+    integration_tests::captured_tracing("e2e-tracing.log", tracing::Level::TRACE)
 }
 
 /// The `token_id` the contract defines, for a token the test holds.

@@ -59,7 +59,7 @@ pub fn unique(prefix: &str) -> String {
 
 /// Every tracing line any test of this binary wrote, for the secret scans.
 pub fn captured_tracing() -> Arc<Mutex<Vec<u8>>> {
-    integration_tests::captured_tracing("service-tracing.log")
+    integration_tests::captured_tracing(crate::TRACING.0, crate::TRACING.1)
 }
 
 /// Keeps audit and metric lines of a memory sink for the scan.
@@ -397,11 +397,15 @@ pub enum RefreshScript {
 /// The refresh function behind get-token's invoker seam: the real refresh handler run
 /// in-process (on the emulator and the mock endpoint), as Lambda would run it for an
 /// invoke with that payload. Counts its invokes and keeps their payloads.
+/// Like the deployed function (reserved concurrency 1), an invoke that arrives while
+/// another runs is throttled.
+#[derive(Clone)]
 pub struct InProcessRefresh {
     harness: Arc<RefreshHarness>,
     payloads: Arc<Mutex<Vec<Value>>>,
     script: Arc<Mutex<VecDeque<RefreshScript>>>,
     sticky: Arc<Mutex<Option<RefreshScript>>>,
+    running: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl RefreshInvoker for InProcessRefresh {
@@ -433,14 +437,23 @@ impl RefreshInvoker for InProcessRefresh {
                 error_type,
                 error_message,
             }),
-            None => match self.harness.invoke(payload).await {
-                // What Lambda would carry: the serialised answer, or the Diagnostic.
-                Ok(response) => RefreshReply::from_payload(&serde_json::to_vec(&response).unwrap()),
-                Err(error) => Err(RefreshInvokeError::Function {
-                    error_type: error.error_type().to_owned(),
-                    error_message: error.to_string(),
-                }),
+            None => match self.running.try_lock() {
+                Err(_) => Err(throttled()),
+                Ok(_running) => self.run(payload).await,
             },
+        }
+    }
+}
+
+impl InProcessRefresh {
+    async fn run(&self, payload: Value) -> Result<RefreshReply, RefreshInvokeError> {
+        match self.harness.invoke(payload).await {
+            // What Lambda would carry: the serialised answer, or the Diagnostic.
+            Ok(response) => RefreshReply::from_payload(&serde_json::to_vec(&response).unwrap()),
+            Err(error) => Err(RefreshInvokeError::Function {
+                error_type: error.error_type().to_owned(),
+                error_message: error.to_string(),
+            }),
         }
     }
 }
@@ -467,9 +480,16 @@ impl Default for GetTokenOptions {
 pub type GetTokenTestState = GetTokenState<CountingStore<SsmTokenStore>, InProcessRefresh>;
 
 /// One get-token instance on the emulator, with the refresh function in-process.
+// The fields that build other instances are read by the storm binary only.
+#[allow(dead_code)]
 pub struct GetTokenHarness {
     pub refresh: Arc<RefreshHarness>,
     pub state: Arc<GetTokenTestState>,
+    config: GetTokenConfig,
+    clock: Arc<dyn Clock>,
+    invoker: InProcessRefresh,
+    audit_sink: LogSink,
+    metric_sink: LogSink,
     payloads: Arc<Mutex<Vec<Value>>>,
     script: Arc<Mutex<VecDeque<RefreshScript>>>,
     sticky: Arc<Mutex<Option<RefreshScript>>>,
@@ -516,35 +536,74 @@ impl GetTokenHarness {
             payloads: payloads.clone(),
             script: script.clone(),
             sticky: sticky.clone(),
+            running: Arc::new(tokio::sync::Mutex::new(())),
         };
         let (audit_sink, audit_lines) = LogSink::memory();
         let (metric_sink, metric_lines) = LogSink::memory();
-        let store = CountingStore::new(SsmTokenStore::reader(
-            refresh.ssm.clone(),
-            &config.parameter_name,
-        ));
-        let mut state = GetTokenState::new(
-            config,
-            store,
-            invoker,
-            AuditLog::new(audit_sink, "get-token"),
-            Metrics::new(metric_sink, "get-token"),
-            clock,
+        let state = Self::instance_state(
+            &refresh,
+            &config,
+            &clock,
+            &invoker,
+            &audit_sink,
+            &metric_sink,
         );
-        state.throttle_wait = ThrottleWait {
-            attempts: 5,
-            first_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(40),
-        };
         Self {
             refresh,
             state: Arc::new(state),
+            config,
+            clock,
+            invoker,
+            audit_sink,
+            metric_sink,
             payloads,
             script,
             sticky,
             audit_lines,
             metric_lines,
         }
+    }
+
+    fn instance_state(
+        refresh: &RefreshHarness,
+        config: &GetTokenConfig,
+        clock: &Arc<dyn Clock>,
+        invoker: &InProcessRefresh,
+        audit_sink: &LogSink,
+        metric_sink: &LogSink,
+    ) -> GetTokenTestState {
+        let store = CountingStore::new(SsmTokenStore::reader(
+            refresh.ssm.clone(),
+            &config.parameter_name,
+        ));
+        let mut state = GetTokenState::new(
+            config.clone(),
+            store,
+            invoker.clone(),
+            AuditLog::new(audit_sink.clone(), "get-token"),
+            Metrics::new(metric_sink.clone(), "get-token"),
+            Arc::clone(clock),
+        );
+        state.throttle_wait = ThrottleWait {
+            attempts: 5,
+            first_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(40),
+        };
+        state
+    }
+
+    /// Another get-token instance (used by the storm binary): its own memory, the same store, refresh function,
+    /// clock and log lines as this one.
+    #[allow(dead_code)]
+    pub fn another_instance(&self) -> Arc<GetTokenTestState> {
+        Arc::new(Self::instance_state(
+            &self.refresh,
+            &self.config,
+            &self.clock,
+            &self.invoker,
+            &self.audit_sink,
+            &self.metric_sink,
+        ))
     }
 
     /// Invokes the handler as the Lambda runtime would.

@@ -103,6 +103,65 @@ proptest! {
     }
 }
 
+/// Marks every generated value, so that the scan can look for it in any log.
+const VALUE_MARKER: &str = "HostileValue7f3a";
+
+/// The envelope's fields, each either its valid value or an arbitrary marked string.
+fn envelope_with_hostile_fields() -> impl Strategy<Value = (Value, Vec<String>)> {
+    let valid = TokenEnvelope::issue(
+        orange_token::secret::AccessToken::new("valid-token-0123456789"),
+        "Bearer",
+        None,
+        chrono::Utc::now(),
+        std::time::Duration::from_secs(3600),
+    );
+    let valid: Value = serde_json::from_str(&valid.to_json()).unwrap();
+    let fields = [
+        "version",
+        "access_token",
+        "token_type",
+        "scope",
+        "issued_at",
+        "expires_at",
+        "token_id",
+    ];
+    prop::collection::vec(proptest::option::of(".{0,40}"), fields.len()).prop_map(move |choices| {
+        let mut envelope = valid.clone();
+        let mut values = Vec::new();
+        for (field, choice) in fields.iter().zip(choices) {
+            if let Some(text) = choice {
+                let value = format!("{VALUE_MARKER}{text}");
+                envelope[*field] = Value::from(value.clone());
+                values.push(value);
+            }
+        }
+        (envelope, values)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// What the store logs when it treats a stored value as missing: the reader's error,
+    /// which names what is wrong and never a value, whatever the stored bytes.
+    #[test]
+    fn the_envelope_readers_errors_never_hold_a_stored_value(
+        (envelope, values) in envelope_with_hostile_fields()
+    ) {
+        if let Err(error) = TokenEnvelope::from_json(&envelope.to_string()) {
+            let message = error.to_string();
+            prop_assert!(!message.contains(VALUE_MARKER), "{}", message);
+            let escaped = serde_json::to_string(&message).unwrap();
+            integration_tests::keep_for_the_scan("envelope-errors.log", format!("{escaped}\n").as_bytes())
+                .expect("TEST_LOG_DIR is writable");
+            // Every value starts with the marker: the scan looks for it in every log.
+            integration_tests::keep_for_the_scan("envelope-values-tokens.txt", format!("{VALUE_MARKER}\n").as_bytes())
+                .expect("TEST_LOG_DIR is writable");
+            prop_assert!(values.iter().all(|value| !message.contains(value.as_str())));
+        }
+    }
+}
+
 #[test]
 fn an_oversized_answer_is_refused_before_parsing() {
     let failure = classify(200, None, None).expect_err("no body is read past the limit");

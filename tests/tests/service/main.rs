@@ -9,3 +9,7 @@ mod hostile_input;
 mod load;
 mod refresh;
 mod store_faults;
+
+/// Where this binary's tracing is kept, and from which level: TRACE, so that the scan
+/// covers the AWS SDKs' own request traces.
+const TRACING: (&str, tracing::Level) = ("service-tracing.log", tracing::Level::TRACE);

@@ -787,3 +787,99 @@ async fn a_plain_string_parameter_is_never_read_and_the_next_renewal_stores_a_se
     );
     assert!(!harness.all_log_text().contains("planted-token"));
 }
+
+/// Waits until the wall clock has left `second`: Secrets Manager stamps a change to the
+/// second, and a change in the second a token was issued in is not after it.
+async fn until_after(second: chrono::DateTime<Utc>) {
+    while Utc::now().timestamp() <= second.timestamp() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The rotation runbook of docs/deploy.md, walked on the emulator: regenerate the secret
+/// at Orange and put it (checked at the next run), then a typo (refused; the old token
+/// stays stored and served), then the fix.
+#[tokio::test]
+async fn a_rotated_secret_is_put_to_work_at_the_next_run_and_a_typo_keeps_the_old_token() {
+    const ROTATED: &str = "rotated-client-secret-5b1e";
+    const TYPO: &str = "rotated-client-secret-5b1f";
+    let service = crate::harness::GetTokenHarness::start().await;
+    let refresh = &service.refresh;
+    let secrets = aws_sdk_secretsmanager::Client::new(&crate::harness::aws().await);
+    let secret_id = refresh.state.config.credentials_secret_id.clone();
+    let put = |client_secret: &'static str| {
+        let secrets = secrets.clone();
+        let secret_id = secret_id.clone();
+        async move {
+            secrets
+                .put_secret_value()
+                .secret_id(secret_id)
+                .secret_string(credentials_json(crate::harness::CLIENT_ID, client_secret))
+                .send()
+                .await
+                .expect("put the secret");
+        }
+    };
+    let first = refresh.scheduled().await.expect("the first token");
+    let issued_at = |token_id: &str| {
+        let token_id = token_id.to_owned();
+        async move {
+            let envelope = refresh.stored_envelope().await.expect("stored");
+            assert_eq!(envelope["token_id"], token_id.as_str());
+            chrono::DateTime::parse_from_rfc3339(envelope["issued_at"].as_str().unwrap())
+                .unwrap()
+                .with_timezone(&Utc)
+        }
+    };
+
+    // 1. The operator regenerates the secret at Orange (the old one is retired) and puts it.
+    until_after(issued_at(&first.token_id).await).await;
+    refresh.mock.regenerate_client_secret(ROTATED);
+    put(ROTATED).await;
+    let rotated = refresh
+        .scheduled()
+        .await
+        .expect("renewed with the new secret");
+    assert!(rotated.refreshed);
+    assert_eq!(rotated.reason, Reason::CredentialsChanged);
+    assert_ne!(rotated.token_id, first.token_id);
+    assert_eq!(refresh.scheduled().await.unwrap().reason, Reason::Fresh);
+
+    // 2. A typo: refused at the next run; the token of step 1 stays stored and served.
+    until_after(issued_at(&rotated.token_id).await).await;
+    put(TYPO).await;
+    let requests = refresh.mock.token_requests();
+    assert_eq!(error_type(refresh.scheduled().await), "CredentialsRejected");
+    assert_eq!(refresh.mock.token_requests(), requests + 1);
+    assert_eq!(
+        refresh.stored_envelope().await.unwrap()["token_id"],
+        rotated.token_id.as_str()
+    );
+    let served = service
+        .token(json!({"caller": "sms-sender"}))
+        .await
+        .unwrap();
+    assert_eq!(served.token_id, rotated.token_id);
+    assert!(
+        refresh
+            .metric_records()
+            .iter()
+            .any(|record| record["RefreshFailure"] == 1
+                && record["ErrorType"] == "CredentialsRejected"),
+        "the failure alarm's metric"
+    );
+
+    // 3. The fix, put right away: tried at the next run although a request failed less
+    // than the minimum interval ago (new credentials get their own try).
+    until_after(Utc::now()).await;
+    put(ROTATED).await;
+    let fixed = refresh
+        .scheduled()
+        .await
+        .expect("renewed with the fixed secret");
+    assert_eq!(fixed.reason, Reason::CredentialsChanged);
+    assert_ne!(fixed.token_id, rotated.token_id);
+    let logged = refresh.all_log_text();
+    assert!(!logged.contains(ROTATED) && !logged.contains(TYPO));
+    service.assert_no_token_logged();
+}

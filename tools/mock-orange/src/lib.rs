@@ -283,6 +283,13 @@ impl MockOrange {
         &self.inner.shared.config
     }
 
+    /// Regenerates the app's client secret, as Orange's developer console does: from now
+    /// on only `client_secret` is accepted (with the configured client id); the old one
+    /// is retired.
+    pub fn regenerate_client_secret(&self, client_secret: impl Into<String>) {
+        self.inner.shared.state().regenerated_secret = Some(client_secret.into());
+    }
+
     /// Queues a one-shot fault for a coming token request (first in, first out).
     pub fn push_fault(&self, fault: Fault) {
         self.inner.shared.state().faults.push_back(fault);

@@ -33,6 +33,8 @@ pub(crate) struct State {
     pub requests: Vec<RecordedRequest>,
     /// Admission times of the token requests inside the rate-limit window.
     rate_window: VecDeque<Instant>,
+    /// The client secret accepted from now on, when it was regenerated.
+    pub regenerated_secret: Option<String>,
 }
 
 impl Shared {
@@ -224,7 +226,15 @@ fn normal_token_answer(shared: &Shared, request: &Request) -> Response {
     }
     // A repeated Authorization or Content-Type header is refused; repeated
     // Accept headers form one list, as HTTP defines.
-    if !authorized(request.single_header("authorization"), config) {
+    let regenerated = shared.state().regenerated_secret.clone();
+    let accepted = match regenerated {
+        Some(client_secret) => &MockConfig {
+            client_secret,
+            ..config.clone()
+        },
+        None => config,
+    };
+    if !authorized(request.single_header("authorization"), accepted) {
         return invalid_client();
     }
     let accept = request.header_values("accept");
