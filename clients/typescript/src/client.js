@@ -239,11 +239,13 @@ function tokenFrom(payload) {
 
 async function isRejectedResponse(answer) {
   if (typeof answer?.status !== "number" || answer.status < 400) return false;
-  let body;
-  if (typeof answer.clone === "function") {
-    body = new Uint8Array(await answer.clone().arrayBuffer());
-  } else {
-    body = answer.body;
+  let body = typeof answer.clone === "function" ? undefined : answer.body;
+  if (body === undefined && typeof answer.clone === "function") {
+    try {
+      body = new Uint8Array(await answer.clone().arrayBuffer());
+    } catch {
+      // The request read the body already: the answer counts by its status only.
+    }
   }
   return isAuthFailure(answer.status, body);
 }

@@ -239,3 +239,17 @@ test("a Lambda client passed in that retries is refused before any invoke", asyn
   assert.equal(error.kind, "configuration");
   assert.match(error.message, /maxAttempts/);
 });
+
+test("withToken judges a Response whose body the request already read by its status", async () => {
+  const c = clock();
+  const lambda = sequentialTokens(c);
+  const tokens = client(lambda, c);
+  const bodies = [];
+  const answer = await tokens.withToken(async () => {
+    const r = response(bodies.length === 0 ? 401 : 200, "x");
+    bodies.push(await r.text());
+    return r;
+  });
+  assert.equal(answer.status, 200);
+  assert.equal(bodies.length, 2);
+});
