@@ -234,8 +234,7 @@ pub fn render(
     let lambda: LambdaResults = read(&results.join("lambda.json"))?;
     // The caller libraries in TypeScript and Python; absent from results written before
     // they existed.
-    let typescript: Option<TypeScriptResults> =
-        read(&results.join("clients-typescript.json")).ok();
+    let typescript: Option<TypeScriptResults> = read(&results.join("clients-typescript.json")).ok();
     let python: Option<PythonResults> = read(&results.join("clients-python.json")).ok();
     let machine = machine();
     let sizes = sizes(lambda_root);
@@ -803,7 +802,10 @@ fn caller_library_rows(
         "| what | p50 | p90 | p99 | p99.9 | max | samples | how |\n|---|---|---|---|---|---|---|---|"
     );
     if let Some(ts) = typescript {
-        let how = format!("`await`ed per call, batches of {}, Node.js {}", ts.batch, ts.node);
+        let how = format!(
+            "`await`ed per call, batches of {}, Node.js {}",
+            ts.batch, ts.node
+        );
         let _ = write!(
             w,
             "{}",
