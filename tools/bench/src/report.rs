@@ -1083,3 +1083,41 @@ fn notes(
     }
     w
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_library_rows_read_what_the_benchmark_scripts_write() {
+        let summary = |p50: f64| {
+            format!(
+                r#"{{"count": 5000, "min_ns": {p50}, "p50_ns": {p50}, "p90_ns": {p50}, "p99_ns": {p50},
+                    "p999_ns": {p50}, "max_ns": {p50}, "mean_ns": {p50}}}"#
+            )
+        };
+        // The shapes of clients/typescript/bench/cached-hit.mjs and clients/python/bench/cached_hit.py.
+        let typescript: TypeScriptResults = serde_json::from_str(&format!(
+            r#"{{"batch": 1000, "node": "v20.20.2", "typescript_cached_hit": {}, "original_design_hit": {}, "speedup": 80.0}}"#,
+            summary(80.0),
+            summary(6400.0)
+        ))
+        .unwrap();
+        let python: PythonResults = serde_json::from_str(&format!(
+            r#"{{"batch": 1000, "python": "3.11.7", "python_cached_hit": {}}}"#,
+            summary(100.0)
+        ))
+        .unwrap();
+        let mut w = String::new();
+        caller_library_rows(&mut w, Some(&typescript), Some(&python));
+        assert!(w.contains("| TypeScript library, cached hit (`await tokens.token()`) | 80 ns |"));
+        assert!(
+            w.contains("| original design, in-memory hit (`await getAccessToken()`) | 6.40 µs |")
+        );
+        assert!(w.contains("| Python library, cached hit (`tokens.token()`) | 100 ns |"));
+        assert!(w.contains("expiresAt.minus({ minutes: 5 })"));
+        let mut none = String::new();
+        caller_library_rows(&mut none, None, None);
+        assert!(none.is_empty());
+    }
+}
