@@ -10,6 +10,12 @@ export const MAX_MIN_TTL_SECONDS = 1800;
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 
+/**
+ * Timeouts of the Lambda client this builds: get-token can take up to its own timeout
+ * (40 s) when it renews the token synchronously; a connection takes far less.
+ */
+const DEFAULT_REQUEST_HANDLER = Object.freeze({ connectionTimeout: 5_000, requestTimeout: 45_000 });
+
 /** A token served by get-token. Printing or serialising it shows its `tokenId` only. */
 export class Token {
   #accessToken;
@@ -79,7 +85,7 @@ export class TokenClient {
     this.#functionName = functionName;
     this.#caller = caller;
     this.#thresholdSeconds = Math.max(buffer * 60, minTtl);
-    this.#lambda = lambda ?? new LambdaClient({ ...clientConfig, maxAttempts: 1 });
+    this.#lambda = lambda ?? new LambdaClient({ requestHandler: DEFAULT_REQUEST_HANDLER, ...clientConfig, maxAttempts: 1 });
     this.#clientChecked = lambda === undefined;
     this.#now = now ?? Date.now;
   }
