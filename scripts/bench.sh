@@ -14,6 +14,9 @@
 #      parsers), with the functions' log lines going to a drained pipe as in Lambda;
 #    - bench warm-hit: the get-token warm hit again, its log lines to /dev/null;
 #    - bench load: 1,000 concurrent gets through 1 and through 100 instances;
+#    - the TypeScript caller library's cached hit against the original design's in-memory
+#      hit (clients/typescript/bench, after `npm ci`), and the Python caller library's
+#      cached hit (clients/python/bench);
 #    - bench lambda: cold starts and peak memory of the bootstraps under a local Lambda
 #      Runtime API (tools/bench, loopback);
 #    - bench report: docs/performance.md;
@@ -81,6 +84,10 @@ quick=()
 # included, without a pipe reader to wake (the report shows both).
 "$bench_bin" warm-hit --out "$work/warm-hit.json" "${quick[@]}" >/dev/null
 "$bench_bin" load --out "$work/load.json" | cat >/dev/null
+echo "bench: caller libraries in TypeScript and Python, cached hits"
+(cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error)
+node clients/typescript/bench/cached-hit.mjs "$work/clients-typescript.json" "${quick[@]}"
+"$venv/bin/python" clients/python/bench/cached_hit.py "$work/clients-python.json" "${quick[@]}"
 "$bench_bin" lambda --lambda-dir "$lambda_dir" --out "$work/lambda.json" \
   --runs "${BENCH_RUNS:-20}" --invocations "${BENCH_INVOCATIONS:-10000}"
 "$bench_bin" report --results "$work" --lambda-dir "$root/target/lambda" \

@@ -12,9 +12,14 @@
 #    once so that the tests never wait for a first start, and exports the E2E_* variables
 #    the end-to-end tests (tests/tests/e2e) read;
 # 4. cargo test --workspace (unit, integration, end-to-end; the tests keep their logs in
-#    TEST_LOG_DIR), then scripts/scan-logs.py over every log of the run: no token, no
-#    client secret, no Authorization value;
-# 5. stops everything it started, by process id, whatever happens.
+#    TEST_LOG_DIR);
+# 5. the TypeScript and Python caller libraries' tests, unit and end-to-end, against the
+#    same local service: `npm ci` in clients/typescript (the lockfile's versions), its type
+#    check and `node --test`; pytest over clients/python (installed editable into .venv by
+#    setup-venv.sh). Their output goes to the log directory too;
+# 6. scripts/scan-logs.py over every log of the run: no token, no client secret, no
+#    Authorization value;
+# 7. stops everything it started, by process id, whatever happens.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$root"
@@ -98,6 +103,18 @@ export E2E_LOG_DIR="$logs"
 # metric lines, issued tokens), next to the local service's logs.
 export TEST_LOG_DIR="$logs"
 cargo test --workspace --locked "$@"
+
+# The caller libraries in TypeScript and Python, unit and end-to-end tests, while the local
+# service is up. Their output is kept with the other logs, so the scan below covers it.
+echo "test: TypeScript caller library (clients/typescript: npm ci, tsc, node --test)"
+(
+  cd clients/typescript
+  npm ci --no-audit --no-fund --loglevel=error
+  npm run --silent typecheck
+  node --test test/unit/ test/e2e/
+) 2>&1 | tee "$logs/clients-typescript.log"
+echo "test: Python caller library (clients/python: pytest)"
+"$venv/bin/python" -m pytest clients/python/tests -q -p no:cacheprovider 2>&1 | tee "$logs/clients-python.log"
 
 # Once more over every log of the run, now that all tests are done: the local service's
 # (watch, mock, moto) and the tests' own, for the client secrets, the Basic value, the

@@ -23,6 +23,28 @@ pub mod targets {
     pub const ZIP_BYTES: u64 = 3 * 1024 * 1024;
     /// What the Node.js port of the original design takes from start to its first token.
     pub const NODE_FIRST_TOKEN_MS: f64 = 200.0;
+    /// How many times faster the TypeScript caller library's cached hit is than the
+    /// original design's in-memory hit, at least.
+    pub const TYPESCRIPT_HIT_SPEEDUP: f64 = 25.0;
+}
+
+/// `clients/typescript/bench/cached-hit.mjs`: the TypeScript caller library's cached hit
+/// and the original design's in-memory hit (its `getAccessToken()` ported to Node.js),
+/// per call, one sample per batch.
+#[derive(Debug, serde::Deserialize)]
+struct TypeScriptResults {
+    batch: usize,
+    node: String,
+    typescript_cached_hit: Summary,
+    original_design_hit: Summary,
+}
+
+/// `clients/python/bench/cached_hit.py`: the Python caller library's cached hit.
+#[derive(Debug, serde::Deserialize)]
+struct PythonResults {
+    batch: usize,
+    python: String,
+    python_cached_hit: Summary,
 }
 
 fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
@@ -210,6 +232,10 @@ pub fn render(
         .filter(|run| run.stdout != "pipe");
     let load: LoadResults = read(&results.join("load.json"))?;
     let lambda: LambdaResults = read(&results.join("lambda.json"))?;
+    // The caller libraries in TypeScript and Python; absent from results written before
+    // they existed.
+    let typescript: Option<TypeScriptResults> = read(&results.join("clients-typescript.json")).ok();
+    let python: Option<PythonResults> = read(&results.join("clients-python.json")).ok();
     let machine = machine();
     let sizes = sizes(lambda_root);
     let function = |name: &str| {
@@ -438,6 +464,27 @@ pub fn render(
             }
         );
     }
+    if let Some(ts) = &typescript {
+        let speedup = ts.original_design_hit.p50_ns / ts.typescript_cached_hit.p50_ns;
+        let met = speedup >= targets::TYPESCRIPT_HIT_SPEEDUP;
+        misses.note(
+            met,
+            format!(
+                "TypeScript cached hit {:.0}× faster than the original design's (target {:.0}×)",
+                speedup,
+                targets::TYPESCRIPT_HIT_SPEEDUP
+            ),
+        );
+        let _ = writeln!(
+            w,
+            "| TypeScript caller library, cached hit (`await tokens.token()`) against the original design's (`await getAccessToken()`), per call | ≥ {:.0}× faster | {} against {}: {:.0}× | {} |",
+            targets::TYPESCRIPT_HIT_SPEEDUP,
+            duration(ts.typescript_cached_hit.p50_ns),
+            duration(ts.original_design_hit.p50_ns),
+            speedup,
+            if met { "yes" } else { "**no**" }
+        );
+    }
     let _ = writeln!(w);
     if !arm64_built {
         let _ = writeln!(
@@ -570,6 +617,8 @@ pub fn render(
         "\nDuring these runs get-token read its store {} time(s) (the first get) and invoked refresh {} time(s).\n",
         micro.store_reads, micro.refresh_invokes
     );
+
+    caller_library_rows(w, typescript.as_ref(), python.as_ref());
 
     let _ = writeln!(w, "## Cold start\n");
     let _ = writeln!(
@@ -724,6 +773,70 @@ pub fn render(
         )
     );
     Ok(out)
+}
+
+/// The caller libraries in TypeScript and Python: their cached hits, and the original
+/// design's in-memory hit they replace.
+fn caller_library_rows(
+    w: &mut String,
+    typescript: Option<&TypeScriptResults>,
+    python: Option<&PythonResults>,
+) {
+    if typescript.is_none() && python.is_none() {
+        return;
+    }
+    let _ = writeln!(w, "## Caller libraries in TypeScript and Python\n");
+    let _ = writeln!(
+        w,
+        "Per call, in-process: one sample is the mean of a batch of calls on a token already \
+         cached (`clients/typescript/bench/cached-hit.mjs`, `clients/python/bench/cached_hit.py`). \
+         The original design's hit is its `OAuthTokenService.getAccessToken()` ported to Node.js \
+         as written (`clients/typescript/bench/original-design.mjs`): an async method whose cache \
+         check builds two luxon `DateTime`s (`DateTime.now()` and `expiresAt.minus({{ minutes: 5 }})`) \
+         and compares them, then calls `Logger.debug` at a level that discards it. The library's \
+         hit compares the clock with a precomputed number and answers an already-resolved \
+         promise.\n"
+    );
+    let _ = writeln!(
+        w,
+        "| what | p50 | p90 | p99 | p99.9 | max | samples | how |\n|---|---|---|---|---|---|---|---|"
+    );
+    if let Some(ts) = typescript {
+        let how = format!(
+            "`await`ed per call, batches of {}, Node.js {}",
+            ts.batch, ts.node
+        );
+        let _ = write!(
+            w,
+            "{}",
+            distribution_row(
+                "TypeScript library, cached hit (`await tokens.token()`)",
+                &ts.typescript_cached_hit,
+                &how
+            )
+        );
+        let _ = write!(
+            w,
+            "{}",
+            distribution_row(
+                "original design, in-memory hit (`await getAccessToken()`)",
+                &ts.original_design_hit,
+                &how
+            )
+        );
+    }
+    if let Some(py) = python {
+        let _ = write!(
+            w,
+            "{}",
+            distribution_row(
+                "Python library, cached hit (`tokens.token()`)",
+                &py.python_cached_hit,
+                &format!("batches of {}, CPython {}", py.batch, py.python)
+            )
+        );
+    }
+    let _ = writeln!(w);
 }
 
 fn memory_rows(w: &mut String, f: &FunctionResults, misses: &mut Misses) {
@@ -969,4 +1082,42 @@ fn notes(
         );
     }
     w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_library_rows_read_what_the_benchmark_scripts_write() {
+        let summary = |p50: f64| {
+            format!(
+                r#"{{"count": 5000, "min_ns": {p50}, "p50_ns": {p50}, "p90_ns": {p50}, "p99_ns": {p50},
+                    "p999_ns": {p50}, "max_ns": {p50}, "mean_ns": {p50}}}"#
+            )
+        };
+        // The shapes of clients/typescript/bench/cached-hit.mjs and clients/python/bench/cached_hit.py.
+        let typescript: TypeScriptResults = serde_json::from_str(&format!(
+            r#"{{"batch": 1000, "node": "v20.20.2", "typescript_cached_hit": {}, "original_design_hit": {}, "speedup": 80.0}}"#,
+            summary(80.0),
+            summary(6400.0)
+        ))
+        .unwrap();
+        let python: PythonResults = serde_json::from_str(&format!(
+            r#"{{"batch": 1000, "python": "3.11.7", "python_cached_hit": {}}}"#,
+            summary(100.0)
+        ))
+        .unwrap();
+        let mut w = String::new();
+        caller_library_rows(&mut w, Some(&typescript), Some(&python));
+        assert!(w.contains("| TypeScript library, cached hit (`await tokens.token()`) | 80 ns |"));
+        assert!(
+            w.contains("| original design, in-memory hit (`await getAccessToken()`) | 6.40 µs |")
+        );
+        assert!(w.contains("| Python library, cached hit (`tokens.token()`) | 100 ns |"));
+        assert!(w.contains("expiresAt.minus({ minutes: 5 })"));
+        let mut none = String::new();
+        caller_library_rows(&mut none, None, None);
+        assert!(none.is_empty());
+    }
 }
