@@ -11,7 +11,8 @@
 #    Orange-like token endpoint) and `cargo lambda watch` running `refresh` and
 #    `get-token`; creates the KMS key and the credentials secret in the emulator;
 # 3. through the Lambda Invoke API: the scheduled event to `refresh`, then `get`, `status`
-#    and a `refresh` with a rejected token to `get-token` (and one bad event);
+#    and a `refresh` with a rejected token to `get-token` (refused as too soon after the
+#    token was issued, with the contract's defaults), and one bad event;
 # 4. prints what happened, the token's id and remaining life and the audit events (never
 #    the token), checks that no log holds the token or the client secret;
 # 5. stops everything it started, by process id, on success, failure or Ctrl-C.
@@ -138,7 +139,10 @@ except Exception:
     token_id = "000000000000"
 json.dump({"action": "refresh", "rejected_token_id": token_id, "caller": "local-run"}, open(sys.argv[2], "w"))
 PY
-  call get-token "$invocations/rejected-event.json" "get-token <- refresh (token rejected)"
+  # The contract's defaults apply: the rejected token was issued a moment ago, less than
+  # OAUTH_MIN_FORCE_INTERVAL_SECONDS (60) before, so refresh refuses to renew it and
+  # get-token answers TokenUnavailable (audit outcome rate_limited): Orange is not asked.
+  call get-token "$invocations/rejected-event.json" "get-token <- refresh (token rejected within the interval)"
   call get-token events/bad-event.json "get-token <- a bad event"
 else
   call refresh events/refresh-empty.json "refresh  <- {} (token still fresh)"
@@ -204,7 +208,11 @@ for n in steps:
         line = f"{answer['errorType']}: {answer.get('errorMessage', '')}"
         shape = "HTTP 500 (the local runtime's shape of a function error)" if http == "500" else f"HTTP {http}, X-Amz-Function-Error {function_error}"
         line += f"\n{'':8}[{shape}]"
-        if "bad event" not in label:
+        if "within the interval" in label:
+            if answer["errorType"] != "TokenUnavailable":
+                failures.append(f"step {n}: a renewal within the interval gave {answer['errorType']}, not TokenUnavailable")
+            line += "\n" + " " * 8 + "(expected: refresh renews a fresh token at most once per minimum interval)"
+        elif "bad event" not in label:
             failures.append(f"step {n} ({label}) failed: {answer['errorType']}")
         elif answer["errorType"] != "InvalidRequest":
             failures.append(f"step {n}: a bad event gave {answer['errorType']}, not InvalidRequest")

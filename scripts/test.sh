@@ -73,7 +73,12 @@ seed_emulator e2e/orange-credentials alias/orange-token-e2e
 unset SEED_CLIENT_SECRET
 
 e2e_parameter=/orange-sms-e2e/oauth/access-token
+# OAUTH_MIN_FORCE_INTERVAL_SECONDS=0: the end-to-end tests share this one service and the
+# wall clock, and several force renewals back to back, so the interval (60 s by default)
+# would make each depend on the others' order. The interval is proven on a simulated clock
+# (tests/tests/service, tests/tests/storm), and scripts/run-local.sh runs the defaults.
 start_lambda_watch "$logs/lambda-watch.log" \
+  OAUTH_MIN_FORCE_INTERVAL_SECONDS=0 \
   ORANGE_TOKEN_ENDPOINT="$MOCK_ORANGE_TOKEN_URL" \
   ORANGE_CREDENTIALS_SECRET_ID=e2e/orange-credentials \
   TOKEN_PARAMETER_NAME="$e2e_parameter" \

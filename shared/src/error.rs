@@ -148,4 +148,25 @@ mod tests {
             assert!(!diagnostic.error_message.is_empty());
         }
     }
+
+    #[test]
+    fn an_answer_is_our_sentence_and_the_request_id_never_awss_message() {
+        let error = ServiceError::Credentials(CredentialsError::Unreadable {
+            code: "AccessDeniedException".into(),
+        });
+        let answer = error.answer("8f2c-req");
+        assert_eq!(answer.error_type, "CredentialsUnavailable");
+        assert_eq!(
+            answer.error_message,
+            "the credentials secret could not be read (AccessDeniedException) (details in the function's log, request id 8f2c-req)"
+        );
+        let store = ServiceError::Store(StoreError {
+            operation: "read",
+            parameter_name: "/orange-sms/oauth/access-token".into(),
+            reason: "AccessDeniedException".into(),
+        });
+        let message = store.answer("r").error_message;
+        assert!(!message.contains("/orange-sms"), "{message}");
+        assert!(message.contains("request id r"), "{message}");
+    }
 }

@@ -1,4 +1,4 @@
-//! Load, in-process (issue 7): many concurrent `get`s through one get-token instance, and
+//! Load, in-process: many concurrent `get`s through one get-token instance, and
 //! through 100 instances. The counts are the contract: a warm token is never renewed by
 //! get-token (zero token requests) and each instance reads the store once, however many
 //! `get`s arrive together. The timings of the same scenarios are in

@@ -13,7 +13,7 @@ use crate::stats::Summary;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// The targets of issue 7.
+/// The performance targets (docs/performance.md).
 pub mod targets {
     pub const HANDLER_P99_NS: f64 = 20_000.0;
     pub const CALLER_HIT_NS: f64 = 200.0;
