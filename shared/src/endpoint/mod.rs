@@ -280,6 +280,34 @@ mod tests {
         assert_eq!(error.last.class, FailureClass::Transient);
         assert!(error.attempts < 5, "{} attempts", error.attempts);
         assert_eq!(requests.load(Ordering::SeqCst), error.attempts as usize);
-        assert!(Instant::now() <= deadline + Duration::from_millis(200));
+    }
+
+    /// The deadline rule itself, on Tokio's paused clock (no network, no wall clock): a
+    /// retry is planned only when it would start with at least `min_attempt_time` left.
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_is_planned_only_with_a_whole_attempt_left_before_the_deadline() {
+        let client = client(Url::parse("http://127.0.0.1:9/oauth/v3/token").unwrap());
+        let throttled = |seconds| AttemptFailure {
+            retry_after: Some(Duration::from_secs(seconds)),
+            ..AttemptFailure::transient("throttled")
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // 10 s left: a 9 s wait leaves exactly the 1 s minimum; a 10 s wait does not.
+        assert_eq!(
+            client.retry_delay(&throttled(9), 1, deadline),
+            Some(Duration::from_secs(9))
+        );
+        assert_eq!(client.retry_delay(&throttled(10), 1, deadline), None);
+        tokio::time::advance(Duration::from_millis(9_500)).await;
+        // Less than the minimum left: not even an immediate attempt.
+        assert_eq!(client.retry_delay(&throttled(0), 1, deadline), None);
+        // Rejections and the last attempt are never retried, whatever the time left.
+        let far = Instant::now() + Duration::from_secs(3600);
+        let rejected = AttemptFailure {
+            class: FailureClass::Rejected,
+            ..AttemptFailure::transient("HTTP 401")
+        };
+        assert_eq!(client.retry_delay(&rejected, 1, far), None);
+        assert_eq!(client.retry_delay(&throttled(0), 5, far), None);
     }
 }

@@ -589,9 +589,11 @@ async fn bad_events_are_invalid_requests_and_touch_nothing() {
 /// must not overwrite the newer token the fast one stored.
 #[tokio::test]
 async fn racing_refreshes_leave_the_newer_token_stored() {
+    let clock = simulated_start();
     let harness = std::sync::Arc::new(
         RefreshHarness::with(RefreshOptions {
             http_timeout_seconds: 5,
+            clock: Some(clock.clone()),
             ..RefreshOptions::default()
         })
         .await,
@@ -601,7 +603,12 @@ async fn racing_refreshes_leave_the_newer_token_stored() {
         let harness = harness.clone();
         tokio::spawn(async move { harness.scheduled().await })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // The slow run's request has reached the endpoint (its token is asked for first)...
+    while harness.mock.token_requests() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // ...and the forced run asks five seconds later.
+    clock.advance(chrono::Duration::seconds(5));
     let fast = harness
         .invoke(json!({"force": true}))
         .await
