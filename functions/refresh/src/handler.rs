@@ -128,11 +128,10 @@ impl<S: TokenStore> Invocation<'_, S> {
             ask,
         );
         if reason.renews()
-            && let Some(failed_at) = self.failed_request_within_interval(now)
-            // New credentials put after that failure deserve their own try.
-            && credentials_changed_at.is_none_or(|changed| changed <= failed_at)
+            && let Some(failed_at) =
+                self.failed_request_within_interval(now, credentials_changed_at)
         {
-            let Some(_) = &stored else {
+            if stored.is_none() {
                 let error = ServiceError::TokenUnavailable(format!(
                     "no token is stored and the last token request failed {} s ago; the next is sent {} s after a failure",
                     (now - failed_at).num_seconds(),
@@ -140,7 +139,7 @@ impl<S: TokenStore> Invocation<'_, S> {
                 ));
                 self.record_failure(&error, None);
                 return Err(error);
-            };
+            }
             reason = RefreshReason::Recent;
         }
         match stored {
@@ -216,15 +215,21 @@ impl<S: TokenStore> Invocation<'_, S> {
     }
 
     /// The time of this instance's last failed token request, if it is less than the
-    /// minimum interval ago.
-    fn failed_request_within_interval(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// minimum interval ago and the credentials did not change since (new credentials
+    /// deserve their own try).
+    fn failed_request_within_interval(
+        &self,
+        now: DateTime<Utc>,
+        credentials_changed_at: Option<DateTime<Utc>>,
+    ) -> Option<DateTime<Utc>> {
         let interval = chrono::Duration::from_std(self.state.config.min_force_interval).ok()?;
         let failed_at = (*self
             .state
             .last_failed_request
             .lock()
             .unwrap_or_else(PoisonError::into_inner))?;
-        (now < failed_at + interval).then_some(failed_at)
+        let changed_since = credentials_changed_at.is_some_and(|changed| changed > failed_at);
+        (now < failed_at + interval && !changed_since).then_some(failed_at)
     }
 
     async fn load(&self) -> Result<Option<TokenEnvelope>, ServiceError> {

@@ -278,6 +278,26 @@ async fn an_unparseable_stored_envelope_is_treated_as_missing() {
 /// Each failure of the contract's table, after a good token was stored: the stored
 /// value stays byte-for-byte, the error type and attempt count are right, and the
 /// failure is audited.
+/// A harness with a good token stored (and its raw value), for tests whose every case
+/// forces a renewal right after the last: the interval (tested on its own above) would
+/// refuse them all, so it is 0 here.
+async fn with_a_token_to_force_over(
+    http_timeout_seconds: u64,
+) -> (RefreshHarness, (String, String)) {
+    let harness = RefreshHarness::with(RefreshOptions {
+        http_timeout_seconds,
+        min_force_interval_seconds: Some(0),
+        ..RefreshOptions::default()
+    })
+    .await;
+    harness
+        .scheduled()
+        .await
+        .expect("a good token is stored first");
+    let stored = harness.stored_raw().await.expect("stored");
+    (harness, stored)
+}
+
 #[tokio::test]
 async fn every_failure_class_leaves_the_stored_token_intact() {
     struct Case {
@@ -433,19 +453,7 @@ async fn every_failure_class_leaves_the_stored_token_intact() {
             requests: 1,
         },
     ];
-    let harness = RefreshHarness::with(RefreshOptions {
-        http_timeout_seconds: 1,
-        // Every case forces a renewal right after the last: the interval (tested on its
-        // own above) would refuse them all.
-        min_force_interval_seconds: Some(0),
-        ..RefreshOptions::default()
-    })
-    .await;
-    harness
-        .scheduled()
-        .await
-        .expect("a good token is stored first");
-    let stored = harness.stored_raw().await.expect("stored");
+    let (harness, stored) = with_a_token_to_force_over(1).await;
     for case in cases {
         let requests_before = harness.mock.token_requests();
         let audit_before = harness.audit_events().len();
@@ -666,17 +674,7 @@ async fn a_forced_renewal_replaces_a_longer_lived_rejected_token() {
 
 #[tokio::test]
 async fn refused_token_shapes_leave_the_store_as_it_was_and_are_logged_nowhere() {
-    let harness = RefreshHarness::with(RefreshOptions {
-        // Every case forces a renewal right after the last (see above).
-        min_force_interval_seconds: Some(0),
-        ..RefreshOptions::default()
-    })
-    .await;
-    harness
-        .scheduled()
-        .await
-        .expect("a good token is stored first");
-    let stored = harness.stored_raw().await.expect("stored");
+    let (harness, stored) = with_a_token_to_force_over(2).await;
     // Each refused token starts with a marker no other line holds.
     let marker = unique("RefusedToken").replace('-', "");
     let valid_lifetime = json!(3600);
