@@ -11,6 +11,7 @@
 //! tests look at plain JSON, whichever form the template uses.
 
 mod bounds;
+mod docs;
 
 mod eval;
 mod init_errors;
