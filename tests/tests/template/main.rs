@@ -839,3 +839,130 @@ fn callers_get_a_policy_that_invokes_get_token_only() {
         assert!(outputs.contains_key(name), "output {name}");
     }
 }
+
+#[test]
+fn the_dashboard_shows_the_service_and_every_alarm() {
+    let stack = eval::Stack::new("orange-staging", &[]);
+    let dashboard = stack.resource("Dashboard").expect("a dashboard");
+    let body: Value = serde_json::from_str(
+        dashboard["Properties"]["DashboardBody"]
+            .as_str()
+            .expect("a body"),
+    )
+    .expect("the dashboard body is JSON");
+    let text = body.to_string();
+    for metric in [
+        "TokenRemainingLifetime",
+        "RefreshSuccess",
+        "RefreshFailure",
+        "TokenRequests",
+        "TokenServed",
+        "TokenUnavailable",
+        "Duration",
+        "Errors",
+        "Throttles",
+    ] {
+        assert!(
+            text.contains(&format!("\"{metric}\"")),
+            "the dashboard shows {metric}"
+        );
+    }
+    let shown: BTreeSet<String> = body["widgets"]
+        .as_array()
+        .expect("widgets")
+        .iter()
+        .filter(|widget| widget["type"] == "alarm")
+        .flat_map(|widget| strings(&widget["properties"]["alarms"]))
+        .collect();
+    let alarms: BTreeSet<String> = resources()
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(id, _)| stack.arn_of(id))
+        .collect();
+    assert_eq!(
+        shown, alarms,
+        "the dashboard's alarm widget shows every alarm"
+    );
+}
+
+#[test]
+fn the_token_request_storm_and_refresh_errors_are_alarmed() {
+    let storm = &resource_of_type("TokenRequestStormAlarm", "AWS::CloudWatch::Alarm")["Properties"];
+    assert_eq!(storm["Namespace"], "OrangeTokenService");
+    assert_eq!(storm["MetricName"], "TokenRequests");
+    assert_eq!(ref_to(&storm["Dimensions"][0]["Value"]), "RefreshFunction");
+    assert_eq!(storm["Statistic"], "Sum");
+    assert_eq!(number(&storm["Period"]), 3600);
+    assert_eq!(number(&storm["Threshold"]), 30);
+    assert_eq!(storm["ComparisonOperator"], "GreaterThanThreshold");
+    let errors = &resource_of_type("RefreshErrorsAlarm", "AWS::CloudWatch::Alarm")["Properties"];
+    assert_eq!(errors["Namespace"], "AWS/Lambda");
+    assert_eq!(errors["MetricName"], "Errors");
+    assert_eq!(ref_to(&errors["Dimensions"][0]["Value"]), "RefreshFunction");
+    // Every alarm says what missing data means.
+    for (id, resource) in resources() {
+        if resource["Type"] == "AWS::CloudWatch::Alarm" {
+            assert!(
+                resource["Properties"]["TreatMissingData"].is_string(),
+                "{id} sets TreatMissingData"
+            );
+        }
+    }
+}
+
+#[test]
+fn get_token_is_probed_so_its_alarms_have_data_before_any_caller() {
+    let properties = function_properties("GetTokenFunction");
+    let probe = &properties["Events"]["HealthProbe"];
+    assert_eq!(probe["Type"], "ScheduleV2");
+    let input: Value =
+        serde_json::from_str(probe["Properties"]["Input"].as_str().expect("an Input"))
+            .expect("JSON");
+    assert_eq!(input, json!({"action": "status", "caller": "health-probe"}));
+    let health =
+        &resource_of_type("HealthCheckUnhealthyAlarm", "AWS::CloudWatch::Alarm")["Properties"];
+    assert_eq!(health["TreatMissingData"], "breaching");
+    // A period always holds a probe: at most 5 minutes apart, 10-minute periods.
+    let slowest = number(&TEMPLATE["Parameters"]["HealthProbeRateMinutes"]["MaxValue"]);
+    let period = number(&health["Metrics"][0]["MetricStat"]["Period"]);
+    assert!(
+        period >= 2 * slowest * 60,
+        "period {period} s, probe every {slowest} min"
+    );
+}
+
+#[test]
+fn an_email_gets_a_topic_of_the_stacks_own_unless_one_is_given() {
+    let with_email = eval::Stack::new("orange-staging", &[("AlarmEmail", "ops@example.com")]);
+    assert!(with_email.resource("AlarmTopic").is_some());
+    let subscription = with_email
+        .resource("AlarmEmailSubscription")
+        .expect("a subscription");
+    assert_eq!(
+        subscription["Properties"]["TopicArn"],
+        with_email.name_of("AlarmTopic")
+    );
+    let alarm = with_email.resource("RefreshErrorsAlarm").expect("an alarm");
+    assert_eq!(
+        alarm["Properties"]["AlarmActions"],
+        json!([with_email.name_of("AlarmTopic")])
+    );
+    let topic = "arn:aws:sns:eu-west-1:123456789012:ops";
+    let with_both = eval::Stack::new(
+        "orange-staging",
+        &[("AlarmEmail", "ops@example.com"), ("AlarmTopicArn", topic)],
+    );
+    assert!(with_both.resource("AlarmTopic").is_none());
+    assert_eq!(
+        with_both
+            .resource("AlarmEmailSubscription")
+            .expect("a subscription")["Properties"]["TopicArn"],
+        topic
+    );
+    let neither = eval::Stack::new("orange-staging", &[]);
+    assert!(neither.resource("AlarmTopic").is_none());
+    assert!(
+        neither.resource("RefreshErrorsAlarm").expect("an alarm")["Properties"]["AlarmActions"]
+            .is_null()
+    );
+}
