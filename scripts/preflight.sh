@@ -29,6 +29,13 @@ case "$architecture" in arm64 | x86_64) ;; *) echo "preflight: --architecture is
 [[ -d "$root/.venv/bin" ]] && export PATH="$root/.venv/bin:$PATH"
 
 failures=0
+# json FIELD.PATH: a field of the JSON document on standard input (python3, a project
+# prerequisite, rather than jq, which is only checked for the runbook's sake).
+json() { python3 -c 'import json, sys
+value = json.load(sys.stdin)
+for key in sys.argv[1].split("."):
+    value = value[key]
+print(value)' "$1"; }
 pass() { printf 'ok    %s\n' "$1"; }
 fail() { printf 'FAIL  %s\n      -> %s\n' "$1" "$2"; failures=$((failures + 1)); }
 
@@ -69,7 +76,7 @@ fi
 [[ -n "$stack" ]] || fail "stack name" "pass --stack or export STACK"
 
 if identity="$(aws sts get-caller-identity --output json 2>&1)"; then
-  caller_arn="$(jq -r .Arn <<<"$identity")" account="$(jq -r .Account <<<"$identity")"
+  caller_arn="$(json Arn <<<"$identity")" account="$(json Account <<<"$identity")"
   pass "credentials: $caller_arn"
   # An assumed role's session ARN names the role: key and secret policies need the role's ARN.
   if [[ "$caller_arn" == arn:*:sts::*:assumed-role/* ]]; then
@@ -88,8 +95,8 @@ fi
 
 if [[ -n "$region" ]]; then
   if settings="$(aws lambda get-account-settings --region "$region" --output json 2>&1)"; then
-    total="$(jq -r .AccountLimit.ConcurrentExecutions <<<"$settings")"
-    unreserved="$(jq -r .AccountLimit.UnreservedConcurrentExecutions <<<"$settings")"
+    total="$(json AccountLimit.ConcurrentExecutions <<<"$settings")"
+    unreserved="$(json AccountLimit.UnreservedConcurrentExecutions <<<"$settings")"
     # A stack that exists already holds its reservation of 1.
     needed=11
     if [[ -n "$stack" ]] && aws cloudformation describe-stacks --region "$region" --stack-name "$stack" >/dev/null 2>&1; then

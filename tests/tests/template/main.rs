@@ -15,6 +15,7 @@ mod docs;
 
 mod eval;
 mod init_errors;
+mod preflight;
 mod runtime_api;
 mod security;
 mod stacks;
