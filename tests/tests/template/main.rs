@@ -967,3 +967,29 @@ fn an_email_gets_a_topic_of_the_stacks_own_unless_one_is_given() {
             .is_null()
     );
 }
+
+/// `rate(1 minutes)` is not a valid schedule expression (it would need "minute"): every
+/// rate the template builds from a parameter starts at 2.
+#[test]
+fn every_schedule_rate_parameter_makes_a_valid_expression() {
+    let mut checked = 0;
+    for function_id in ["RefreshFunction", "GetTokenFunction"] {
+        let properties = function_properties(function_id);
+        for event in properties["Events"].as_object().expect("Events").values() {
+            let Some(expression) = event["Properties"]["ScheduleExpression"]["Fn::Sub"].as_str()
+            else {
+                continue;
+            };
+            let parameter = expression
+                .strip_prefix("rate(${")
+                .and_then(|rest| rest.strip_suffix("} minutes)"))
+                .unwrap_or_else(|| {
+                    panic!("{function_id}: {expression} is rate(${{Parameter}} minutes)")
+                });
+            let min = number(&TEMPLATE["Parameters"][parameter]["MinValue"]);
+            assert!(min >= 2, "{parameter} allows rate({min} minutes)");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2, "the refresh schedule and the health probe");
+}
