@@ -14,6 +14,8 @@ use orange_token::clock::SystemClock;
 use orange_token::config::GetTokenConfig;
 use orange_token::log_sink::LogSink;
 use orange_token::metrics::Metrics;
+use orange_token::protocol::error_type;
+use orange_token::runtime::init_failed;
 use orange_token::store::SsmTokenStore;
 
 /// Longer than the refresh function's 30-second timeout: a synchronous renewal is
@@ -25,12 +27,22 @@ const REFRESH_INVOKE_READ_TIMEOUT: Duration = Duration::from_secs(35);
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     orange_token::runtime::init_tracing();
-    let config = GetTokenConfig::from_env().inspect_err(|error| {
-        tracing::error!(error = %error, "get-token cannot start: configuration is invalid");
-    })?;
-    let aws = load_sdk_config().await.inspect_err(|error| {
-        tracing::error!(error = %error, "get-token cannot start: the AWS HTTPS client cannot be built");
-    })?;
+    // A bad variable is reported to the Runtime API as a `Configuration` init error
+    // (what an invoker sees), naming the variable, never a value.
+    let config = match GetTokenConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(error = %error, "get-token cannot start: configuration is invalid");
+            return Err(init_failed(error_type::CONFIGURATION, &error).await);
+        }
+    };
+    let aws = match load_sdk_config().await {
+        Ok(aws) => aws,
+        Err(error) => {
+            tracing::error!(error = %error, "get-token cannot start: the AWS HTTPS client cannot be built");
+            return Err(init_failed("Runtime.InitError", &error).await);
+        }
+    };
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "get-token".to_owned());
     // The shared configuration's timeouts (the connect timeout) plus a long read timeout.

@@ -12,6 +12,8 @@ use orange_token::credentials::SecretsManagerCredentials;
 use orange_token::endpoint::{RetryPolicy, TokenEndpointClient};
 use orange_token::log_sink::LogSink;
 use orange_token::metrics::Metrics;
+use orange_token::protocol::error_type;
+use orange_token::runtime::init_failed;
 use orange_token::store::SsmTokenStore;
 use refresh::handler::{RefreshState, handle};
 
@@ -19,20 +21,36 @@ use refresh::handler::{RefreshState, handle};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     orange_token::runtime::init_tracing();
-    let config = RefreshConfig::from_env().inspect_err(|error| {
-        tracing::error!(error = %error, "refresh cannot start: configuration is invalid");
-    })?;
-    let aws = load_sdk_config().await.inspect_err(|error| {
-        tracing::error!(error = %error, "refresh cannot start: the AWS HTTPS client cannot be built");
-    })?;
+    // A bad variable is reported to the Runtime API as a `Configuration` init error
+    // (what an invoker sees), naming the variable, never a value.
+    let config = match RefreshConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(error = %error, "refresh cannot start: configuration is invalid");
+            return Err(init_failed(error_type::CONFIGURATION, &error).await);
+        }
+    };
+    let aws = match load_sdk_config().await {
+        Ok(aws) => aws,
+        Err(error) => {
+            tracing::error!(error = %error, "refresh cannot start: the AWS HTTPS client cannot be built");
+            return Err(init_failed("Runtime.InitError", &error).await);
+        }
+    };
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "refresh".to_owned());
-    let endpoint = TokenEndpointClient::new(
+    let endpoint = match TokenEndpointClient::new(
         config.token_endpoint.clone(),
         config.scope.clone(),
         config.http_timeout,
         RetryPolicy::default(),
-    )?;
+    ) {
+        Ok(endpoint) => endpoint,
+        Err(error) => {
+            tracing::error!(error = %error, "refresh cannot start: the token endpoint client cannot be built");
+            return Err(init_failed("Runtime.InitError", &error).await);
+        }
+    };
     let credentials = SecretsManagerCredentials::new(
         aws_sdk_secretsmanager::Client::new(&aws),
         &config.credentials_secret_id,

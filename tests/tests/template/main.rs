@@ -1,5 +1,8 @@
-//! Static checks of the SAM template (`template.yaml` at the workspace root)
-//! against the contract and the stack's least-privilege rules.
+//! Checks of the SAM template (`template.yaml` at the workspace root) against the
+//! contract and the stack's least-privilege rules: static ones here, the key, secret
+//! and trail policies in `security`, two stacks side by side in `stacks`, every
+//! value the template offers started in the real binaries in `bounds`, their init
+//! errors in `init_errors`, and the docs' commands in `docs`.
 //!
 //! The template is written with CloudFormation's short-form tags (`!Ref`,
 //! `!Sub`, `!GetAtt`, ...). `saphyr` keeps user-defined tags as
@@ -7,21 +10,85 @@
 //! each one into its long form (`{"Ref": ...}`, `{"Fn::Sub": ...}`) and the
 //! tests look at plain JSON, whichever form the template uses.
 
-use std::collections::BTreeSet;
+mod bounds;
+mod docs;
+
+mod eval;
+mod init_errors;
+mod preflight;
+mod runtime_api;
+mod security;
+mod stacks;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use saphyr::{LoadableYamlNode, Scalar, Yaml};
 use serde_json::{Map, Value, json};
 
-static TEMPLATE: LazyLock<Value> = LazyLock::new(|| {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|error| panic!("reading {path}: {error}"));
-    let documents =
-        Yaml::load_from_str(&text).unwrap_or_else(|error| panic!("parsing {path}: {error}"));
-    assert_eq!(documents.len(), 1, "{path} holds one YAML document");
+static TEMPLATE: LazyLock<Value> = LazyLock::new(|| load_yaml("template.yaml"));
+
+/// The workspace root.
+fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate is inside the workspace")
+        .to_path_buf()
+}
+
+/// A YAML file of the workspace (one document), as JSON with the short-form tags expanded.
+fn load_yaml(relative: &str) -> Value {
+    let path = workspace_root().join(relative);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    let documents = Yaml::load_from_str(&text)
+        .unwrap_or_else(|error| panic!("parsing {}: {error}", path.display()));
+    assert_eq!(documents.len(), 1, "{relative} holds one YAML document");
     to_json(&documents[0])
-});
+}
+
+/// samconfig.toml's `parameter_overrides`, by environment (`[production.deploy.parameters]`).
+fn samconfig_parameter_overrides(config: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut found: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut environment = String::new();
+    for line in config.lines() {
+        let line = line.trim();
+        if let Some(section) = line.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            environment = section.split('.').next().unwrap_or_default().to_owned();
+            continue;
+        }
+        let Some(value) = line.strip_prefix("parameter_overrides") else {
+            continue;
+        };
+        let value = value.trim_start().trim_start_matches('=').trim();
+        // A string "A=1 B=2" or a list ["A=1", "B=2"].
+        let entries: Vec<String> = if value.starts_with('[') {
+            value
+                .trim_matches(['[', ']'])
+                .split(',')
+                .map(|item| item.trim().trim_matches('"').to_owned())
+                .filter(|item| !item.is_empty())
+                .collect()
+        } else {
+            value
+                .trim_matches('"')
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        };
+        let overrides = found.entry(environment.clone()).or_default();
+        for entry in entries {
+            let (name, value) = entry
+                .split_once('=')
+                .unwrap_or_else(|| panic!("samconfig.toml: {entry} is not Name=value"));
+            overrides.insert(
+                name.to_owned(),
+                value.trim_matches(['"', '\'', '\\']).to_owned(),
+            );
+        }
+    }
+    found
+}
 
 // ---------------------------------------------------------------------------
 // YAML to JSON, with the short-form intrinsic functions expanded
@@ -190,12 +257,42 @@ fn strings(value: &Value) -> Vec<String> {
     }
 }
 
+/// The statements of a policy document; a statement behind `!If` counts with both of
+/// its branches (less `AWS::NoValue`).
 fn statements(document: &Value) -> Vec<&Value> {
-    match &document["Statement"] {
+    let listed: Vec<&Value> = match &document["Statement"] {
         Value::Array(items) => items.iter().collect(),
         Value::Object(_) => vec![&document["Statement"]],
         other => panic!("policy document without statements: {other}"),
-    }
+    };
+    listed
+        .into_iter()
+        .flat_map(|statement| match statement["Fn::If"].as_array() {
+            Some(branches) => branches[1..]
+                .iter()
+                .filter(|branch| branch["Ref"] != "AWS::NoValue")
+                .collect(),
+            None => vec![statement],
+        })
+        .collect()
+}
+
+/// The policy documents attached to an IAM role: its inline `Policies` and the
+/// `AWS::IAM::RolePolicy` resources whose `RoleName` is a `!Ref` to it.
+fn role_documents(role_id: &str) -> Vec<&'static Value> {
+    let role = resource_of_type(role_id, "AWS::IAM::Role");
+    let inline: Vec<&Value> = role["Properties"]["Policies"]
+        .as_array()
+        .map(|policies| policies.iter().map(|p| &p["PolicyDocument"]).collect())
+        .unwrap_or_default();
+    let attached = resources()
+        .values()
+        .filter(|resource| {
+            resource["Type"] == "AWS::IAM::RolePolicy"
+                && resource["Properties"]["RoleName"]["Ref"] == role_id
+        })
+        .map(|resource| &resource["Properties"]["PolicyDocument"]);
+    inline.into_iter().chain(attached).collect()
 }
 
 /// Every statement of the execution role behind a function, which must be an
@@ -214,12 +311,9 @@ fn execution_role_statements(function_id: &str) -> Vec<&'static Value> {
         role["Properties"]["ManagedPolicyArns"].is_null(),
         "{role_id} has no managed policies (not even AWSLambdaBasicExecutionRole, whose logs grant is on *)"
     );
-    role["Properties"]["Policies"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{role_id} has inline policies"))
-        .iter()
-        .flat_map(|policy| statements(&policy["PolicyDocument"]))
-        .collect()
+    let documents = role_documents(role_id);
+    assert!(!documents.is_empty(), "{role_id} has policies of its own");
+    documents.into_iter().flat_map(statements).collect()
 }
 
 fn actions(statement: &Value) -> Vec<String> {
@@ -308,16 +402,27 @@ fn refresh_alone_reads_the_credentials_secret() {
         .filter(|s| actions(s).iter().any(|a| a.starts_with("secretsmanager:")))
         .collect();
     assert_eq!(secret_reads.len(), 1);
-    assert_eq!(actions(secret_reads[0]), ["secretsmanager:GetSecretValue"]);
+    // DescribeSecret: when the secret last changed, never its value.
+    assert_eq!(
+        actions(secret_reads[0]),
+        [
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:DescribeSecret"
+        ]
+    );
     assert_eq!(
         secret_reads[0]["Resource"],
         json!({"Fn::If": ["CreateCredentialsSecret", {"Ref": "CredentialsSecret"}, {"Ref": "ExistingCredentialsSecretArn"}]})
     );
     let parameter_arn =
-        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${TokenParameterName}";
+        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Name}";
     for statement in &statements {
         if actions(statement).iter().any(|a| a.starts_with("ssm:")) {
-            assert_eq!(statement["Resource"]["Fn::Sub"], parameter_arn);
+            assert_eq!(statement["Resource"]["Fn::Sub"][0], parameter_arn);
+            assert_eq!(
+                statement["Resource"]["Fn::Sub"][1]["Name"],
+                token_parameter_name()
+            );
         }
         if actions(statement).iter().any(|a| a.starts_with("kms:")) {
             assert_eq!(get_att(&statement["Resource"]), ("TokenKey", "Arn"));
@@ -342,7 +447,8 @@ fn every_iam_statement_names_its_resources() {
                 .as_array()
                 .map(|policies| policies.iter().map(|p| &p["PolicyDocument"]).collect())
                 .unwrap_or_default(),
-            "AWS::IAM::ManagedPolicy"
+            "AWS::IAM::RolePolicy"
+            | "AWS::IAM::ManagedPolicy"
             | "AWS::IAM::Policy"
             | "AWS::SQS::QueuePolicy"
             | "AWS::SNS::TopicPolicy" => {
@@ -454,8 +560,11 @@ fn refresh_runs_alone_on_a_schedule_with_a_dead_letter_queue() {
         "rate(${RefreshScheduleRateMinutes} minutes)"
     );
     if schedules[0]["Type"] == "ScheduleV2" {
-        // Scheduler's default payload is not an event the contract accepts.
-        assert_eq!(schedule["Input"], "{}");
+        // Scheduler's default payload is not an event the contract accepts: a
+        // normal run, named "schedule" in the audit log.
+        let input: Value = serde_json::from_str(schedule["Input"].as_str().expect("an Input"))
+            .expect("the Input is JSON");
+        assert_eq!(input, json!({"caller": "schedule"}));
         assert_eq!(
             schedule["OmitName"], true,
             "two stacks can share an account"
@@ -477,7 +586,10 @@ fn refresh_runs_alone_on_a_schedule_with_a_dead_letter_queue() {
 }
 
 #[test]
-fn both_functions_are_rust_on_al2023_arm64_with_json_logs() {
+fn both_functions_are_rust_on_al2023_arm64_by_default_with_json_logs() {
+    let architecture = &TEMPLATE["Parameters"]["Architecture"];
+    assert_eq!(architecture["Default"], "arm64");
+    assert_eq!(architecture["AllowedValues"], json!(["arm64", "x86_64"]));
     for (function_id, binary, timeout) in [
         ("RefreshFunction", "refresh", 30),
         ("GetTokenFunction", "get-token", 40),
@@ -497,7 +609,7 @@ fn both_functions_are_rust_on_al2023_arm64_with_json_logs() {
         assert_eq!(properties["Runtime"], "provided.al2023", "{function_id}");
         assert_eq!(
             properties["Architectures"],
-            json!(["arm64"]),
+            json!([{"Ref": "Architecture"}]),
             "{function_id}"
         );
         assert_eq!(properties["Handler"], "bootstrap", "{function_id}");
@@ -532,6 +644,8 @@ fn environment_variables_are_the_contracts() {
             "TOKEN_PARAMETER_NAME",
             "TOKEN_KMS_KEY_ID",
             "OAUTH_REFRESH_THRESHOLD_MINUTES",
+            "OAUTH_MIN_FORCE_INTERVAL_SECONDS",
+            "OAUTH_EXPIRY_BUFFER_MINUTES",
             "ORANGE_HTTP_TIMEOUT_SECONDS",
             // glibc's, not the service's: keeps a warm refresh's heap flat.
             "GLIBC_TUNABLES",
@@ -574,16 +688,51 @@ fn environment_variables_are_the_contracts() {
         ref_to(&get_token["REFRESH_FUNCTION_NAME"]),
         "RefreshFunction"
     );
+    assert_eq!(
+        ref_to(&refresh["OAUTH_MIN_FORCE_INTERVAL_SECONDS"]),
+        "MinForceIntervalSeconds"
+    );
+    let interval = &TEMPLATE["Parameters"]["MinForceIntervalSeconds"];
+    assert_eq!(
+        (
+            number(&interval["Default"]),
+            number(&interval["MinValue"]),
+            number(&interval["MaxValue"])
+        ),
+        (60, 0, 600)
+    );
     for variables in [refresh, get_token] {
+        assert_eq!(variables["TOKEN_PARAMETER_NAME"], token_parameter_name());
+    }
+    // By default the parameter is named after the stack; an operator can name it.
+    assert_eq!(parameter_default("TokenParameterName"), "");
+    for function_id in ["RefreshFunction", "GetTokenFunction"] {
+        let named = |stack: &eval::Stack| {
+            stack.resource(function_id).expect("the function")["Properties"]["Environment"]
+                ["Variables"]["TOKEN_PARAMETER_NAME"]
+                .clone()
+        };
         assert_eq!(
-            ref_to(&variables["TOKEN_PARAMETER_NAME"]),
-            "TokenParameterName"
+            named(&eval::Stack::new("orange-staging", &[])),
+            "/orange-staging/oauth/access-token"
+        );
+        assert_eq!(
+            named(&eval::Stack::new(
+                "orange-staging",
+                &[("TokenParameterName", "/sms/token")]
+            )),
+            "/sms/token"
         );
     }
-    assert_eq!(
-        parameter_default("TokenParameterName"),
-        "/orange-sms/oauth/access-token"
-    );
+}
+
+/// The template's expression for the token parameter's name.
+fn token_parameter_name() -> Value {
+    json!({"Fn::If": [
+        "DerivedTokenParameterName",
+        {"Fn::Sub": "/${AWS::StackName}/oauth/access-token"},
+        {"Ref": "TokenParameterName"}
+    ]})
 }
 
 /// The contract: the defaults leave at least three scheduled refresh attempts
@@ -594,6 +743,13 @@ fn default_timings_leave_three_scheduled_attempts() {
     let get_token = &function_properties("GetTokenFunction")["Environment"]["Variables"];
     let threshold_parameter = ref_to(&refresh["OAUTH_REFRESH_THRESHOLD_MINUTES"]);
     let buffer_parameter = ref_to(&get_token["OAUTH_EXPIRY_BUFFER_MINUTES"]);
+    // refresh refuses tokens that would not outlive the same buffer.
+    assert_eq!(
+        ref_to(
+            &function_properties("RefreshFunction")["Environment"]["Variables"]["OAUTH_EXPIRY_BUFFER_MINUTES"]
+        ),
+        buffer_parameter
+    );
 
     let threshold = number(parameter_default(threshold_parameter));
     let buffer = number(parameter_default(buffer_parameter));
@@ -612,20 +768,27 @@ fn default_timings_leave_three_scheduled_attempts() {
 fn log_groups_are_kept_and_encrypted_with_the_stack_key() {
     let key = resource_of_type("TokenKey", "AWS::KMS::Key");
     assert_eq!(key["Properties"]["EnableKeyRotation"], true);
-    let logs_arns: Vec<&Value> = statements(&key["Properties"]["KeyPolicy"])
-        .into_iter()
-        .filter_map(|statement| {
-            statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].as_array()
-        })
-        .flatten()
-        .collect();
-
     // Six years of audit logs (2192 days, a value CloudWatch Logs accepts).
     assert_eq!(number(parameter_default("LogRetentionDays")), 2192);
+    let stack = eval::Stack::new("orange-staging", &[]);
+    let key_policy = &stack.resource("TokenKey").expect("the key")["Properties"]["KeyPolicy"];
+    let logs_arns: Vec<String> = eval::statements(key_policy)
+        .iter()
+        .flat_map(|statement| {
+            eval::strings(
+                &statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"],
+            )
+        })
+        .collect();
     for function_id in ["RefreshFunction", "GetTokenFunction"] {
         let properties = function_properties(function_id);
         let group_id = ref_to(&properties["LoggingConfig"]["LogGroup"]);
-        let group = &resource_of_type(group_id, "AWS::Logs::LogGroup")["Properties"];
+        let group = &resource_of_type(group_id, "AWS::Logs::LogGroup");
+        assert_eq!(
+            group["DeletionPolicy"], "RetainExceptOnCreate",
+            "{group_id}"
+        );
+        let group = &group["Properties"];
         assert_eq!(
             ref_to(&group["RetentionInDays"]),
             "LogRetentionDays",
@@ -637,17 +800,22 @@ fn log_groups_are_kept_and_encrypted_with_the_stack_key() {
             "{group_id}"
         );
         // The key policy lets CloudWatch Logs use the key for exactly this group.
-        let name = group["LogGroupName"]["Fn::Sub"]
+        let name = stack.resource(group_id).expect("the log group")["Properties"]["LogGroupName"]
             .as_str()
-            .expect("a !Sub log group name");
+            .expect("a log group name")
+            .to_owned();
+        assert!(
+            name.starts_with("/aws/lambda/orange-staging/"),
+            "{name} is under the stack's prefix"
+        );
         let arn = format!(
-            "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}"
+            "arn:aws:logs:{}:{}:log-group:{name}",
+            eval::REGION,
+            eval::ACCOUNT
         );
         assert!(
-            logs_arns
-                .iter()
-                .any(|allowed| allowed["Fn::Sub"] == arn.as_str()),
-            "the key policy does not allow CloudWatch Logs for {name}"
+            logs_arns.contains(&arn),
+            "the key policy does not allow CloudWatch Logs for {name}: {logs_arns:?}"
         );
     }
 }
@@ -679,4 +847,157 @@ fn callers_get_a_policy_that_invokes_get_token_only() {
     ] {
         assert!(outputs.contains_key(name), "output {name}");
     }
+}
+
+#[test]
+fn the_dashboard_shows_the_service_and_every_alarm() {
+    let stack = eval::Stack::new("orange-staging", &[]);
+    let dashboard = stack.resource("Dashboard").expect("a dashboard");
+    let body: Value = serde_json::from_str(
+        dashboard["Properties"]["DashboardBody"]
+            .as_str()
+            .expect("a body"),
+    )
+    .expect("the dashboard body is JSON");
+    let text = body.to_string();
+    for metric in [
+        "TokenRemainingLifetime",
+        "RefreshSuccess",
+        "RefreshFailure",
+        "TokenRequests",
+        "TokenServed",
+        "TokenUnavailable",
+        "Duration",
+        "Errors",
+        "Throttles",
+    ] {
+        assert!(
+            text.contains(&format!("\"{metric}\"")),
+            "the dashboard shows {metric}"
+        );
+    }
+    let shown: BTreeSet<String> = body["widgets"]
+        .as_array()
+        .expect("widgets")
+        .iter()
+        .filter(|widget| widget["type"] == "alarm")
+        .flat_map(|widget| strings(&widget["properties"]["alarms"]))
+        .collect();
+    let alarms: BTreeSet<String> = resources()
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(id, _)| stack.arn_of(id))
+        .collect();
+    assert_eq!(
+        shown, alarms,
+        "the dashboard's alarm widget shows every alarm"
+    );
+}
+
+#[test]
+fn the_token_request_storm_and_refresh_errors_are_alarmed() {
+    let storm = &resource_of_type("TokenRequestStormAlarm", "AWS::CloudWatch::Alarm")["Properties"];
+    assert_eq!(storm["Namespace"], "OrangeTokenService");
+    assert_eq!(storm["MetricName"], "TokenRequests");
+    assert_eq!(ref_to(&storm["Dimensions"][0]["Value"]), "RefreshFunction");
+    assert_eq!(storm["Statistic"], "Sum");
+    assert_eq!(number(&storm["Period"]), 3600);
+    assert_eq!(number(&storm["Threshold"]), 30);
+    assert_eq!(storm["ComparisonOperator"], "GreaterThanThreshold");
+    let errors = &resource_of_type("RefreshErrorsAlarm", "AWS::CloudWatch::Alarm")["Properties"];
+    assert_eq!(errors["Namespace"], "AWS/Lambda");
+    assert_eq!(errors["MetricName"], "Errors");
+    assert_eq!(ref_to(&errors["Dimensions"][0]["Value"]), "RefreshFunction");
+    // Every alarm says what missing data means.
+    for (id, resource) in resources() {
+        if resource["Type"] == "AWS::CloudWatch::Alarm" {
+            assert!(
+                resource["Properties"]["TreatMissingData"].is_string(),
+                "{id} sets TreatMissingData"
+            );
+        }
+    }
+}
+
+#[test]
+fn get_token_is_probed_so_its_alarms_have_data_before_any_caller() {
+    let properties = function_properties("GetTokenFunction");
+    let probe = &properties["Events"]["HealthProbe"];
+    assert_eq!(probe["Type"], "ScheduleV2");
+    let input: Value =
+        serde_json::from_str(probe["Properties"]["Input"].as_str().expect("an Input"))
+            .expect("JSON");
+    assert_eq!(input, json!({"action": "status", "caller": "health-probe"}));
+    let health =
+        &resource_of_type("HealthCheckUnhealthyAlarm", "AWS::CloudWatch::Alarm")["Properties"];
+    assert_eq!(health["TreatMissingData"], "breaching");
+    // A period always holds a probe: at most 5 minutes apart, 10-minute periods.
+    let slowest = number(&TEMPLATE["Parameters"]["HealthProbeRateMinutes"]["MaxValue"]);
+    let period = number(&health["Metrics"][0]["MetricStat"]["Period"]);
+    assert!(
+        period >= 2 * slowest * 60,
+        "period {period} s, probe every {slowest} min"
+    );
+}
+
+#[test]
+fn an_email_gets_a_topic_of_the_stacks_own_unless_one_is_given() {
+    let with_email = eval::Stack::new("orange-staging", &[("AlarmEmail", "ops@example.com")]);
+    assert!(with_email.resource("AlarmTopic").is_some());
+    let subscription = with_email
+        .resource("AlarmEmailSubscription")
+        .expect("a subscription");
+    assert_eq!(
+        subscription["Properties"]["TopicArn"],
+        with_email.name_of("AlarmTopic")
+    );
+    let alarm = with_email.resource("RefreshErrorsAlarm").expect("an alarm");
+    assert_eq!(
+        alarm["Properties"]["AlarmActions"],
+        json!([with_email.name_of("AlarmTopic")])
+    );
+    let topic = "arn:aws:sns:eu-west-1:123456789012:ops";
+    let with_both = eval::Stack::new(
+        "orange-staging",
+        &[("AlarmEmail", "ops@example.com"), ("AlarmTopicArn", topic)],
+    );
+    assert!(with_both.resource("AlarmTopic").is_none());
+    assert_eq!(
+        with_both
+            .resource("AlarmEmailSubscription")
+            .expect("a subscription")["Properties"]["TopicArn"],
+        topic
+    );
+    let neither = eval::Stack::new("orange-staging", &[]);
+    assert!(neither.resource("AlarmTopic").is_none());
+    assert!(
+        neither.resource("RefreshErrorsAlarm").expect("an alarm")["Properties"]["AlarmActions"]
+            .is_null()
+    );
+}
+
+/// `rate(1 minutes)` is not a valid schedule expression (it would need "minute"): every
+/// rate the template builds from a parameter starts at 2.
+#[test]
+fn every_schedule_rate_parameter_makes_a_valid_expression() {
+    let mut checked = 0;
+    for function_id in ["RefreshFunction", "GetTokenFunction"] {
+        let properties = function_properties(function_id);
+        for event in properties["Events"].as_object().expect("Events").values() {
+            let Some(expression) = event["Properties"]["ScheduleExpression"]["Fn::Sub"].as_str()
+            else {
+                continue;
+            };
+            let parameter = expression
+                .strip_prefix("rate(${")
+                .and_then(|rest| rest.strip_suffix("} minutes)"))
+                .unwrap_or_else(|| {
+                    panic!("{function_id}: {expression} is rate(${{Parameter}} minutes)")
+                });
+            let min = number(&TEMPLATE["Parameters"][parameter]["MinValue"]);
+            assert!(min >= 2, "{parameter} allows rate({min} minutes)");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2, "the refresh schedule and the health probe");
 }
