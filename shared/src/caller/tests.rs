@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const FUNCTION: &str = "orange-sms-get-token";
+const FUNCTION: &str = "get-token-of-the-test-stack";
 
 fn start() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-26T22:00:00Z")
@@ -530,7 +530,7 @@ async fn lambda_invoke_failures_are_classified_and_not_retried() {
         (
             404,
             "ResourceNotFoundException",
-            r#"{"Type": "User", "message": "Function not found: orange-sms-get-token"}"#,
+            r#"{"Type": "User", "message": "Function not found: get-token-of-the-test-stack"}"#,
             InvokeFailure::Configuration,
             500,
         ),
@@ -811,5 +811,43 @@ async fn every_case_of_the_shared_error_table_maps_to_its_status() {
                 case.name
             );
         }
+    }
+}
+
+#[test]
+fn from_env_finds_get_token_by_get_token_function_name() {
+    let lambda = lambda(&[]);
+    let vars = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    };
+    let client = TokenClient::from_vars(
+        lambda.clone(),
+        vars(&[
+            (
+                "GET_TOKEN_FUNCTION_NAME",
+                " orange-prod-GetTokenFunction-AbC123 ",
+            ),
+            ("AWS_LAMBDA_FUNCTION_NAME", "sms-sender"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        client.function_name(),
+        "orange-prod-GetTokenFunction-AbC123"
+    );
+    assert_eq!(client.inner.caller.as_deref(), Some("sms-sender"));
+    for missing in [&[][..], &[("GET_TOKEN_FUNCTION_NAME", "  ")][..]] {
+        let pairs: &'static [(&'static str, &'static str)] =
+            Box::leak(missing.to_vec().into_boxed_slice());
+        let error = TokenClient::from_vars(lambda.clone(), vars(pairs)).unwrap_err();
+        assert!(
+            error.to_string().contains("GET_TOKEN_FUNCTION_NAME"),
+            "{error}"
+        );
     }
 }
