@@ -134,7 +134,9 @@ impl GetTokenConfig {
     }
 }
 
-/// `OAUTH_EXPIRY_BUFFER_MINUTES` (0 to 30, default 5), shared with the caller library.
+/// `OAUTH_EXPIRY_BUFFER_MINUTES` (0 to 30, default 5): get-token serves no token with
+/// less life left, and refresh accepts no token that lives no longer. (The caller
+/// library reads the same variable with its own parser: it links no server code.)
 pub fn expiry_buffer(vars: &impl VarSource) -> Result<Duration, ConfigError> {
     minutes(
         vars,

@@ -1,10 +1,12 @@
-//! What the workspace's test binaries (`tests/tests/service`, `tests/tests/e2e`) share.
+//! What the workspace's test binaries (`tests/tests/service`, `storm`, `e2e`, `template`)
+//! share.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// The EventBridge scheduled event the refresh function receives: the one the local run
-/// sends, `events/refresh-scheduled.json`.
+/// An EventBridge scheduled event (`"source": "aws.events"`), as the local run sends it
+/// (`events/refresh-scheduled.json`). The template's schedule sends `{"caller":
+/// "schedule"}` instead; refresh records both as the schedule.
 pub fn scheduled_event() -> serde_json::Value {
     serde_json::from_str(include_str!("../../events/refresh-scheduled.json"))
         .expect("events/refresh-scheduled.json is a JSON event")

@@ -98,13 +98,6 @@ impl TokenCache {
         self.refusals_seen.store(refusals.count, Ordering::SeqCst);
     }
 
-    /// The remembered token's id, if any.
-    pub fn token_id(&self) -> Option<String> {
-        self.slot()
-            .as_ref()
-            .map(|envelope| envelope.token_id.clone())
-    }
-
     fn slot(&self) -> MutexGuard<'_, Option<Arc<TokenEnvelope>>> {
         self.token.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -142,9 +135,15 @@ mod tests {
         let cache = TokenCache::new();
         let a = envelope("a");
         cache.put(Arc::new(a.clone()));
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 22, 30, 0).unwrap();
         assert!(!cache.evict("000000000000"));
-        assert_eq!(cache.token_id(), Some(a.token_id.clone()));
+        assert_eq!(
+            cache
+                .fresh(now, Duration::ZERO)
+                .map(|kept| kept.token_id.clone()),
+            Some(a.token_id.clone())
+        );
         assert!(cache.evict(&a.token_id));
-        assert_eq!(cache.token_id(), None);
+        assert!(cache.fresh(now, Duration::ZERO).is_none());
     }
 }

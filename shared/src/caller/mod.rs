@@ -89,8 +89,8 @@ struct Inner {
 struct Cache {
     token: Option<Token>,
     /// Incremented by every completed invoke.
-    round: u64,
-    /// The error of the last round, when it failed (then `token` is `None`).
+    generation: u64,
+    /// The error of the last generation's invoke, when it failed (then `token` is `None`).
     last_error: Option<TokenError>,
 }
 
@@ -161,13 +161,13 @@ impl TokenClient {
     /// throttled, timed-out or failed invoke is returned as a [`TokenError`] that
     /// [maps to 503](TokenError::http_status).
     pub async fn access_token(&self) -> Result<Token, TokenError> {
-        let round = {
+        let generation = {
             let cache = self.inner.cache();
             if let Some(token) = self.fresh(&cache) {
                 debug!(token_id = token.token_id(), "token cache hit");
                 return Ok(token);
             }
-            cache.round
+            cache.generation
         };
         let _refill = self.inner.refill.lock().await;
         {
@@ -176,7 +176,7 @@ impl TokenClient {
                 debug!(token_id = token.token_id(), "token cache hit after waiting");
                 return Ok(token);
             }
-            if cache.round != round {
+            if cache.generation != generation {
                 // Another call invoked while this one waited: share its outcome.
                 if let Some(token) = &cache.token {
                     debug!(
@@ -212,7 +212,7 @@ impl TokenClient {
     /// holds another token (a concurrent call renewed it), that one is answered
     /// without invoking; concurrent rejections of the same token share one invoke.
     pub async fn refresh(&self, rejected_token_id: &str) -> Result<Token, TokenError> {
-        let round = {
+        let generation = {
             let mut cache = self.inner.cache();
             match &cache.token {
                 Some(token) if token.token_id() == rejected_token_id => cache.token = None,
@@ -225,14 +225,14 @@ impl TokenClient {
                 }
                 _ => {}
             }
-            cache.round
+            cache.generation
         };
         let _refill = self.inner.refill.lock().await;
         {
             let mut cache = self.inner.cache();
             match &cache.token {
                 Some(token) if token.token_id() == rejected_token_id => cache.token = None,
-                Some(token) if cache.round != round || self.is_fresh(token) => {
+                Some(token) if cache.generation != generation || self.is_fresh(token) => {
                     debug!(
                         token_id = token.token_id(),
                         rejected_token_id, "rejected token already replaced"
@@ -241,7 +241,7 @@ impl TokenClient {
                 }
                 _ => {}
             }
-            if cache.round != round
+            if cache.generation != generation
                 && let Some(error) = &cache.last_error
             {
                 return Err(error.clone());
@@ -354,7 +354,7 @@ impl TokenClient {
                 Err(error) => Err(error),
             };
         let mut cache = self.inner.cache();
-        cache.round = cache.round.wrapping_add(1);
+        cache.generation = cache.generation.wrapping_add(1);
         match &result {
             Ok(token) => {
                 debug!(
