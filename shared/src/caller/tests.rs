@@ -603,17 +603,19 @@ async fn status_asks_for_the_health_check() {
     assert_eq!(status.token_id, None);
 }
 
+/// An environment of these variables only.
+fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
+    }
+}
+
 #[test]
 fn the_builder_validates_its_options_and_reads_the_environment() {
     let lambda = lambda(&[]);
-    let vars = |pairs: &'static [(&'static str, &'static str)]| {
-        move |name: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| (*value).to_owned())
-        }
-    };
 
     let client = TokenClient::builder(lambda.clone(), FUNCTION)
         .with_vars(vars(&[
@@ -817,14 +819,6 @@ async fn every_case_of_the_shared_error_table_maps_to_its_status() {
 #[test]
 fn from_env_finds_get_token_by_get_token_function_name() {
     let lambda = lambda(&[]);
-    let vars = |pairs: &'static [(&'static str, &'static str)]| {
-        move |name: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| (*value).to_owned())
-        }
-    };
     let client = TokenClient::from_vars(
         lambda.clone(),
         vars(&[

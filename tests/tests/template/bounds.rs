@@ -19,19 +19,7 @@ const FUNCTIONS: [(&str, &str); 2] = [
 /// The variables Lambda gives the function in this deployment: its `Environment`, and
 /// the log settings Lambda derives from `LoggingConfig`.
 fn variables(stack: &Stack, function_id: &str) -> Vec<(String, String)> {
-    let function = stack.resource(function_id).expect("the function");
-    let mut variables: Vec<(String, String)> = function["Properties"]["Environment"]["Variables"]
-        .as_object()
-        .expect("environment variables")
-        .iter()
-        .map(|(key, value)| {
-            let value = match value {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            (key.clone(), value)
-        })
-        .collect();
+    let mut variables = stack.environment(function_id);
     let logging = stack
         .eval(&TEMPLATE["Globals"]["Function"]["LoggingConfig"])
         .expect("LoggingConfig");

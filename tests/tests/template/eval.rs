@@ -123,6 +123,24 @@ impl Stack {
         self.resources().remove(logical_id)
     }
 
+    /// The environment variables this deployment gives a function, as Lambda sets them
+    /// (every value a string).
+    pub fn environment(&self, function_id: &str) -> Vec<(String, String)> {
+        let function = self.resource(function_id).expect("the function");
+        function["Properties"]["Environment"]["Variables"]
+            .as_object()
+            .expect("environment variables")
+            .iter()
+            .map(|(key, value)| {
+                let value = match value {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                (key.clone(), value)
+            })
+            .collect()
+    }
+
     /// The outputs this deployment has, evaluated.
     pub fn outputs(&self) -> BTreeMap<String, Value> {
         TEMPLATE["Outputs"]

@@ -2,26 +2,11 @@
 //! type `Configuration` posted to the Runtime API (header and body), naming the
 //! variable and never a secret: an invoker sees `Configuration`, not a bare exit.
 
-use serde_json::Value;
-
 use super::eval::Stack;
 use super::runtime_api::{Init, start};
 
 fn deployed(function_id: &str) -> Vec<(String, String)> {
-    let stack = Stack::new("orange-init", &[]);
-    let function = stack.resource(function_id).expect("the function");
-    function["Properties"]["Environment"]["Variables"]
-        .as_object()
-        .expect("environment variables")
-        .iter()
-        .map(|(key, value)| {
-            let value = match value {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            (key.clone(), value)
-        })
-        .collect()
+    Stack::new("orange-init", &[]).environment(function_id)
 }
 
 fn without(mut variables: Vec<(String, String)>, name: &str) -> Vec<(String, String)> {
