@@ -17,6 +17,7 @@
 #    same local service: `npm ci` in clients/typescript (the lockfile's versions), its type
 #    check and `node --test`; pytest over clients/python (installed editable into .venv by
 #    setup-venv.sh). Their output goes to the log directory too;
+#    then an init error through the Invoke API (a second watch, a variable unset);
 # 6. scripts/scan-logs.py over every log of the run: no token, no client secret, no
 #    Authorization value;
 # 7. stops everything it started, by process id, whatever happens.
@@ -120,6 +121,28 @@ echo "test: TypeScript caller library (clients/typescript: npm ci, tsc, node --t
 ) 2>&1 | tee "$logs/clients-typescript.log"
 echo "test: Python caller library (clients/python: pytest)"
 "$venv/bin/python" -m pytest clients/python/tests -q -p no:cacheprovider 2>&1 | tee "$logs/clients-python.log"
+
+# An init error through the Invoke API: get-token started without REFRESH_FUNCTION_NAME
+# posts a Configuration init error to the Runtime API (shared/src/runtime.rs), and the
+# invoke is answered with it, naming the variable. A second watch on the same build, with
+# the variable unset (the first is stopped: its tests are done).
+echo "test: an init error through the Invoke API (get-token without REFRESH_FUNCTION_NAME)"
+stop_session "$LAMBDA_WATCH_PID"
+start_lambda_watch "$logs/lambda-watch-init-error.log" \
+  TOKEN_PARAMETER_NAME="$e2e_parameter" \
+  AWS_LAMBDA_LOG_FORMAT=JSON
+invoke_function get-token "$logs/status.json" "$logs/init-error.json" 300 >"$logs/init-error.status" || true
+"$venv/bin/python" - "$logs/init-error.json" <<'PY'
+import json, sys
+text = open(sys.argv[1], errors="replace").read()
+try:
+    answer = json.loads(text)
+except ValueError:
+    sys.exit(f"test: the invoke was not answered with an error object:\n{text[-2000:]}")
+if answer.get("errorType") != "Configuration" or "REFRESH_FUNCTION_NAME" not in answer.get("errorMessage", ""):
+    sys.exit(f"test: expected a Configuration init error naming REFRESH_FUNCTION_NAME, got {answer}")
+print(f"test: get-token answered {answer['errorType']}: {answer['errorMessage']}")
+PY
 
 # Once more over every log of the run, now that all tests are done: the local service's
 # (watch, mock, moto) and the tests' own, for the client secrets, the Basic value, the
