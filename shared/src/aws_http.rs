@@ -12,6 +12,7 @@
 //! (`endpoint::TokenEndpointClient`) keeps the platform's verifier.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
@@ -57,6 +58,22 @@ fn https_client_trusting(roots: &str) -> Result<SharedHttpClient, HttpClientErro
         }),
     )
 }
+
+/// What an SDK call's failure is called where AWS's own message (which may name roles,
+/// ARNs and keys) must not go: AWS's error code, [`NO_ANSWER`] when the call got no
+/// answer (timeout, connection, a request that could not be built), or `unnamed service
+/// error` when the service answered without a code. `SdkError` and the trait are the
+/// smithy runtime's, shared by every SDK crate (re-exported by each).
+pub fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
+    match (error.code(), error) {
+        (Some(code), _) => code.to_owned(),
+        (None, SdkError::ServiceError(_)) => "unnamed service error".to_owned(),
+        (None, _) => NO_ANSWER.to_owned(),
+    }
+}
+
+/// [`error_code`] of a call that got no answer.
+pub const NO_ANSWER: &str = "no answer";
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::aws_http::{NO_ANSWER, error_code};
+
 /// The OAuth client credentials. `Debug` never prints the secret, and it is wiped on drop.
 pub struct ClientCredentials {
     pub client_id: String,
@@ -153,8 +155,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: fmt::Debug,
 {
-    let transport = !matches!(error, SdkError::ServiceError(_));
-    let code = error.code().unwrap_or("no error code").to_owned();
+    let code = error_code(&error);
     tracing::error!(
         operation,
         code,
@@ -176,9 +177,7 @@ where
         | "KMSInvalidStateException"
         | "KMSThrottlingException"
         | "KMSDisabledException" => CredentialsError::ServiceUnavailable { code },
-        _ if transport => CredentialsError::ServiceUnavailable {
-            code: "no answer".to_owned(),
-        },
+        NO_ANSWER => CredentialsError::ServiceUnavailable { code },
         _ => CredentialsError::Unreadable { code },
     }
 }

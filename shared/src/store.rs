@@ -3,9 +3,10 @@
 use std::future::Future;
 
 use aws_sdk_ssm::Client as SsmClient;
-use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ssm::error::DisplayErrorContext;
 use aws_sdk_ssm::types::ParameterType;
 
+use crate::aws_http::error_code;
 use crate::envelope::TokenEnvelope;
 
 /// SSM or KMS failed. The message never holds the parameter's value nor AWS's own
@@ -74,17 +75,6 @@ impl SsmTokenStore {
     }
 }
 
-/// AWS's error code, or what kind of failure had none.
-fn aws_error_code<E: ProvideErrorMetadata, R>(
-    error: &aws_sdk_ssm::error::SdkError<E, R>,
-) -> String {
-    match (error.code(), error) {
-        (Some(code), _) => code.to_owned(),
-        (None, aws_sdk_ssm::error::SdkError::ServiceError(_)) => "unnamed service error".to_owned(),
-        (None, _) => "no answer".to_owned(),
-    }
-}
-
 impl TokenStore for SsmTokenStore {
     #[tracing::instrument(skip(self), fields(parameter_name = %self.parameter_name))]
     async fn load(&self) -> Result<Option<TokenEnvelope>, StoreError> {
@@ -98,7 +88,7 @@ impl TokenStore for SsmTokenStore {
         {
             Ok(output) => output,
             Err(error) => {
-                let code = aws_error_code(&error);
+                let code = error_code(&error);
                 let service_error = error.into_service_error();
                 if service_error.is_parameter_not_found() {
                     return Ok(None);
@@ -150,7 +140,7 @@ impl TokenStore for SsmTokenStore {
             .send()
             .await
             .map_err(|error| {
-                let code = aws_error_code(&error);
+                let code = error_code(&error);
                 // A validation error may quote the value it refused: never let the token through.
                 let detail = DisplayErrorContext(&error.into_service_error())
                     .to_string()
