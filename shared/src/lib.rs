@@ -5,6 +5,8 @@
 //! - `server` (default): everything the two functions use.
 //! - `caller`: the small client other Rust Lambdas link to get a token
 //!   (`default-features = false, features = ["caller"]`).
+//! - `test-support`: [`test_support`], the test doubles the workspace's tests and the
+//!   bench share (a memory store, a counting store, mocked Lambda clients).
 //!
 //! The data path of a scheduled refresh, top-down: [`config`] (variables) →
 //! [`credentials`] (Secrets Manager) → [`endpoint`] (Orange's token endpoint, retried)
@@ -50,3 +52,6 @@ pub mod store;
 
 #[cfg(feature = "caller")]
 pub mod caller;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;

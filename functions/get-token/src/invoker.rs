@@ -224,34 +224,19 @@ mod tests {
         use std::time::Duration;
 
         use aws_sdk_lambda::Client;
-        use aws_sdk_lambda::config::http::HttpResponse;
-        use aws_sdk_lambda::config::retry::RetryConfig;
         use aws_sdk_lambda::operation::invoke::InvokeInput;
-        use aws_sdk_lambda::primitives::SdkBody;
-        use aws_sdk_lambda::types::InvocationType;
-        use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-        use serde_json::{Value, json};
+        use aws_smithy_mocks::{Rule, mock};
+        use orange_token::test_support::lambda::{
+            http_answer, is_request_response_of, mock_lambda, sent_payload,
+        };
+        use serde_json::json;
 
         use super::super::*;
 
         const REFRESH: &str = "orange-token-refresh";
 
-        fn http(status: u16, headers: &[(&'static str, &'static str)], body: &str) -> HttpResponse {
-            let mut response = HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body));
-            for (name, value) in headers {
-                response.headers_mut().insert(*name, *value);
-            }
-            response
-        }
-
         fn lambda(rule: &Rule) -> Client {
-            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [rule], |config| {
-                config.retry_config(
-                    RetryConfig::standard()
-                        .with_max_attempts(3)
-                        .with_initial_backoff(Duration::from_millis(1)),
-                )
-            })
+            mock_lambda(&[rule])
         }
 
         /// A rule that answers every attempt the same way.
@@ -263,18 +248,13 @@ mod tests {
             mock!(Client::invoke)
                 .match_requests(is_refresh_invoke)
                 .sequence()
-                .http_response(move || http(status, headers, body))
+                .http_response(move || http_answer(status, headers, body))
                 .repeatedly()
                 .build()
         }
 
         fn is_refresh_invoke(input: &InvokeInput) -> bool {
-            input.function_name() == Some(REFRESH)
-                && input.invocation_type() == Some(&InvocationType::RequestResponse)
-        }
-
-        fn payload(input: &InvokeInput) -> Value {
-            serde_json::from_slice(input.payload().unwrap().as_ref()).unwrap()
+            is_request_response_of(input, REFRESH)
         }
 
         async fn invoke(
@@ -290,10 +270,11 @@ mod tests {
         async fn an_answer_is_read_from_one_request_response_invoke() {
             let rule = mock!(Client::invoke)
                 .match_requests(|input| {
-                    is_refresh_invoke(input) && payload(input) == json!({"min_ttl_seconds": 300})
+                    is_refresh_invoke(input)
+                        && sent_payload(input) == json!({"min_ttl_seconds": 300})
                 })
                 .then_http_response(|| {
-                    http(
+                    http_answer(
                         200,
                         &[],
                         r#"{"refreshed": true, "reason": "missing", "token_id": "3f9a1c0b7d2e",
@@ -373,7 +354,7 @@ mod tests {
                 let rule = mock!(Client::invoke)
                     .sequence()
                     .http_response(move || {
-                        http(status, &[("x-amzn-ErrorType", code)], r#"{"message": "m"}"#)
+                        http_answer(status, &[("x-amzn-ErrorType", code)], r#"{"message": "m"}"#)
                     })
                     .repeatedly()
                     .build();

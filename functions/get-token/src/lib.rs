@@ -30,3 +30,6 @@ pub mod cache;
 pub mod handler;
 pub mod invoker;
 pub mod request;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;

@@ -1,20 +1,18 @@
 //! The caller library against a real `aws_sdk_lambda::Client` whose answers come
 //! from `aws-smithy-mocks` rules.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::http::HttpResponse;
-use aws_sdk_lambda::config::retry::RetryConfig;
 use aws_sdk_lambda::operation::invoke::InvokeInput;
-use aws_sdk_lambda::primitives::SdkBody;
-use aws_sdk_lambda::types::InvocationType;
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, mock};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::clock::ManualClock;
+use crate::test_support::lambda::{http_answer, is_request_response_of, mock_lambda, sent_payload};
 
 const FUNCTION: &str = "get-token-of-the-test-stack";
 
@@ -22,34 +20,6 @@ fn start() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-26T22:00:00Z")
         .unwrap()
         .with_timezone(&Utc)
-}
-
-/// A clock that moves only when told to.
-#[derive(Clone)]
-struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
-
-impl ManualClock {
-    fn new() -> Self {
-        Self(Arc::new(Mutex::new(start())))
-    }
-
-    fn set(&self, to: DateTime<Utc>) {
-        *self.0.lock().unwrap() = to;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
-
-fn http(status: u16, headers: &[(&'static str, &'static str)], body: &str) -> HttpResponse {
-    let mut response = HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body));
-    for (name, value) in headers {
-        response.headers_mut().insert(*name, *value);
-    }
-    response
 }
 
 fn token_answer(access_token: &str, token_id: &str, expires_at: DateTime<Utc>) -> HttpResponse {
@@ -60,30 +30,12 @@ fn token_answer(access_token: &str, token_id: &str, expires_at: DateTime<Utc>) -
         "expires_in": (expires_at - start()).num_seconds(),
         "token_id": token_id,
     });
-    http(200, &[], &body.to_string())
-}
-
-/// What get-token was sent.
-fn payload(input: &InvokeInput) -> Value {
-    serde_json::from_slice(input.payload().unwrap().as_ref()).unwrap()
+    http_answer(200, &[], &body.to_string())
 }
 
 /// Every invoke must be a `RequestResponse` invoke of get-token.
 fn is_get_token_invoke(input: &InvokeInput) -> bool {
-    input.function_name() == Some(FUNCTION)
-        && input.invocation_type() == Some(&InvocationType::RequestResponse)
-}
-
-/// A client that retries like a production one (3 attempts, HTTP 500 included), so
-/// that a test sees any retry the library fails to switch off.
-fn lambda(rules: &[&Rule]) -> Client {
-    mock_client!(aws_sdk_lambda, RuleMode::MatchAny, rules, |config| {
-        config.retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(1)),
-        )
-    })
+    is_request_response_of(input, FUNCTION)
 }
 
 fn tokens(lambda: Client, clock: &ManualClock) -> TokenClient {
@@ -100,12 +52,12 @@ async fn a_cached_token_is_served_without_a_second_invoke() {
     let rule = mock!(Client::invoke)
         .match_requests(|input| {
             is_get_token_invoke(input)
-                && payload(input)
+                && sent_payload(input)
                     == json!({"action": "get", "min_ttl_seconds": 300, "caller": "sms-sender"})
         })
         .then_http_response(move || token_answer("token-a", "aaaaaaaaaaaa", expires_at));
-    let clock = ManualClock::new();
-    let tokens = tokens(lambda(&[&rule]), &clock);
+    let clock = ManualClock::new(start());
+    let tokens = tokens(mock_lambda(&[&rule]), &clock);
 
     let first = tokens.access_token().await.unwrap();
     clock.set(start() + TimeDelta::minutes(54));
@@ -125,8 +77,8 @@ async fn a_token_inside_the_buffer_is_fetched_again() {
         .http_response(|| token_answer("token-a", "aaaaaaaaaaaa", start() + TimeDelta::hours(1)))
         .http_response(|| token_answer("token-b", "bbbbbbbbbbbb", start() + TimeDelta::hours(2)))
         .build();
-    let clock = ManualClock::new();
-    let tokens = tokens(lambda(&[&rule]), &clock);
+    let clock = ManualClock::new(start());
+    let tokens = tokens(mock_lambda(&[&rule]), &clock);
 
     assert_eq!(tokens.access_token().await.unwrap().expose(), "token-a");
     // One second more than the buffer left: still served.
@@ -142,13 +94,13 @@ async fn a_token_inside_the_buffer_is_fetched_again() {
 #[tokio::test]
 async fn min_ttl_above_the_buffer_is_asked_for_and_honoured() {
     let rule = mock!(Client::invoke)
-        .match_requests(|input| payload(input)["min_ttl_seconds"] == 900)
+        .match_requests(|input| sent_payload(input)["min_ttl_seconds"] == 900)
         .sequence()
         .http_response(|| token_answer("token-a", "aaaaaaaaaaaa", start() + TimeDelta::hours(1)))
         .http_response(|| token_answer("token-b", "bbbbbbbbbbbb", start() + TimeDelta::hours(2)))
         .build();
-    let clock = ManualClock::new();
-    let tokens = TokenClient::builder(lambda(&[&rule]), FUNCTION)
+    let clock = ManualClock::new(start());
+    let tokens = TokenClient::builder(mock_lambda(&[&rule]), FUNCTION)
         .min_ttl_seconds(900)
         .clock(clock.clone())
         .build()
@@ -171,7 +123,7 @@ async fn concurrent_misses_on_a_cold_client_share_one_invoke() {
         .then_http_response(|| {
             token_answer("token-a", "aaaaaaaaaaaa", start() + TimeDelta::hours(1))
         });
-    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&rule]), &ManualClock::new(start()));
     let barrier = Arc::new(tokio::sync::Barrier::new(1000));
 
     let mut calls = tokio::task::JoinSet::new();
@@ -198,7 +150,7 @@ async fn callers_waiting_on_a_failed_invoke_share_its_error() {
     let rule = mock!(Client::invoke)
         .sequence()
         .http_response(|| {
-            http(
+            http_answer(
                 200,
                 &[("X-Amz-Function-Error", "Unhandled")],
                 r#"{"errorType": "TokenUnavailable", "errorMessage": "no token and renewal failed"}"#,
@@ -206,7 +158,7 @@ async fn callers_waiting_on_a_failed_invoke_share_its_error() {
         })
         .repeatedly()
         .build();
-    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&rule]), &ManualClock::new(start()));
 
     // Hold the refill lock as an invoke in flight would, until every caller waits on it.
     let in_flight = tokens.inner.refill.lock().await;
@@ -243,14 +195,16 @@ impl AuthFailure for ApiError {
 /// get-token's answers: `get` gives token A, `refresh` of A gives token B.
 fn get_then_refresh_rules() -> (Rule, Rule) {
     let get = mock!(Client::invoke)
-        .match_requests(|input| is_get_token_invoke(input) && payload(input)["action"] == "get")
+        .match_requests(|input| {
+            is_get_token_invoke(input) && sent_payload(input)["action"] == "get"
+        })
         .then_http_response(|| {
             token_answer("token-a", "aaaaaaaaaaaa", start() + TimeDelta::hours(1))
         });
     let refresh = mock!(Client::invoke)
         .match_requests(|input| {
             is_get_token_invoke(input)
-                && payload(input)
+                && sent_payload(input)
                     == json!({"action": "refresh", "rejected_token_id": "aaaaaaaaaaaa", "caller": "sms-sender"})
         })
         .then_http_response(|| {
@@ -262,7 +216,7 @@ fn get_then_refresh_rules() -> (Rule, Rule) {
 #[tokio::test]
 async fn with_token_renews_a_rejected_token_and_retries_once() {
     let (get, refresh) = get_then_refresh_rules();
-    let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&get, &refresh]), &ManualClock::new(start()));
     let seen = Mutex::new(Vec::new());
 
     let answer = tokens
@@ -307,7 +261,7 @@ async fn with_token_always_failing(
 #[tokio::test]
 async fn with_token_returns_a_second_auth_failure_without_retrying_again() {
     let (get, refresh) = get_then_refresh_rules();
-    let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&get, &refresh]), &ManualClock::new(start()));
 
     let (attempts, answer) = with_token_always_failing(&tokens, || ApiError {
         status: 400,
@@ -326,7 +280,7 @@ async fn with_token_returns_a_second_auth_failure_without_retrying_again() {
 #[tokio::test]
 async fn with_token_does_not_retry_other_failures() {
     let (get, refresh) = get_then_refresh_rules();
-    let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&get, &refresh]), &ManualClock::new(start()));
 
     let (attempts, answer) = with_token_always_failing(&tokens, || ApiError {
         status: 400,
@@ -345,20 +299,20 @@ async fn with_token_does_not_retry_other_failures() {
 #[tokio::test]
 async fn with_token_reports_a_failed_renewal_as_a_token_error() {
     let get = mock!(Client::invoke)
-        .match_requests(|input| payload(input)["action"] == "get")
+        .match_requests(|input| sent_payload(input)["action"] == "get")
         .then_http_response(|| {
             token_answer("token-a", "aaaaaaaaaaaa", start() + TimeDelta::hours(1))
         });
     let refresh = mock!(Client::invoke)
-        .match_requests(|input| payload(input)["action"] == "refresh")
+        .match_requests(|input| sent_payload(input)["action"] == "refresh")
         .then_http_response(|| {
-            http(
+            http_answer(
                 200,
                 &[("X-Amz-Function-Error", "Unhandled")],
                 r#"{"errorType": "CredentialsRejected", "errorMessage": "the token endpoint refused the credentials"}"#,
             )
         });
-    let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&get, &refresh]), &ManualClock::new(start()));
     let mut attempts = 0;
 
     let answer: Result<(), _> = tokens
@@ -386,7 +340,7 @@ async fn with_token_reports_a_failed_renewal_as_a_token_error() {
 #[tokio::test]
 async fn a_rejected_token_already_replaced_in_the_cache_is_not_refreshed_again() {
     let (get, refresh) = get_then_refresh_rules();
-    let tokens = tokens(lambda(&[&get, &refresh]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&get, &refresh]), &ManualClock::new(start()));
 
     let rejected = tokens.access_token().await.unwrap();
     let renewed = tokens.refresh(rejected.token_id()).await.unwrap();
@@ -403,7 +357,7 @@ async fn a_function_error_in_lambdas_shape_is_reported_and_not_retried() {
     let rule = mock!(Client::invoke)
         .sequence()
         .http_response(|| {
-            http(
+            http_answer(
                 200,
                 &[("X-Amz-Function-Error", "Unhandled")],
                 r#"{"errorType": "TokenUnavailable", "errorMessage": "no servable token and the renewal failed"}"#,
@@ -411,7 +365,7 @@ async fn a_function_error_in_lambdas_shape_is_reported_and_not_retried() {
         })
         .repeatedly()
         .build();
-    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&rule]), &ManualClock::new(start()));
 
     let error = tokens.access_token().await.unwrap_err();
 
@@ -430,7 +384,7 @@ async fn a_function_error_in_the_emulators_shape_is_reported_and_not_retried() {
     let rule = mock!(Client::invoke)
         .sequence()
         .http_response(|| {
-            http(
+            http_answer(
                 500,
                 &[("content-type", "application/json")],
                 r#"{"errorType": "TokenUnavailable", "errorMessage": "no servable token and the renewal failed"}"#,
@@ -438,7 +392,7 @@ async fn a_function_error_in_the_emulators_shape_is_reported_and_not_retried() {
         })
         .repeatedly()
         .build();
-    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&rule]), &ManualClock::new(start()));
 
     let error = tokens.access_token().await.unwrap_err();
 
@@ -457,10 +411,10 @@ async fn a_function_error_in_the_emulators_shape_is_reported_and_not_retried() {
 async fn the_test_client_itself_retries_http_500() {
     let rule = mock!(Client::invoke)
         .sequence()
-        .http_response(|| http(500, &[], r#"{"errorType": "TokenUnavailable"}"#))
+        .http_response(|| http_answer(500, &[], r#"{"errorType": "TokenUnavailable"}"#))
         .repeatedly()
         .build();
-    let lambda = lambda(&[&rule]);
+    let lambda = mock_lambda(&[&rule]);
 
     let result = lambda.invoke().function_name(FUNCTION).send().await;
 
@@ -482,8 +436,9 @@ async fn function_errors_that_retrying_cannot_fix_map_to_500() {
             r#"{"errorType": "Configuration", "errorMessage": "REFRESH_FUNCTION_NAME is required"}"#,
         ),
     ] {
-        let rule = mock!(Client::invoke).then_http_response(move || http(status, headers, body));
-        let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+        let rule =
+            mock!(Client::invoke).then_http_response(move || http_answer(status, headers, body));
+        let tokens = tokens(mock_lambda(&[&rule]), &ManualClock::new(start()));
 
         let error = tokens.access_token().await.unwrap_err();
 
@@ -496,13 +451,13 @@ async fn function_errors_that_retrying_cannot_fix_map_to_500() {
 #[tokio::test]
 async fn a_function_error_whose_payload_is_not_an_error_object_keeps_the_header() {
     let rule = mock!(Client::invoke).then_http_response(|| {
-        http(
+        http_answer(
             200,
             &[("X-Amz-Function-Error", "Unhandled")],
             "Task timed out",
         )
     });
-    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&rule]), &ManualClock::new(start()));
 
     let error = tokens.access_token().await.unwrap_err();
 
@@ -545,10 +500,10 @@ async fn lambda_invoke_failures_are_classified_and_not_retried() {
     for (status, code, body, kind, http_status) in cases {
         let rule = mock!(Client::invoke)
             .sequence()
-            .http_response(move || http(status, &[("x-amzn-ErrorType", code)], body))
+            .http_response(move || http_answer(status, &[("x-amzn-ErrorType", code)], body))
             .repeatedly()
             .build();
-        let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+        let tokens = tokens(mock_lambda(&[&rule]), &ManualClock::new(start()));
 
         let error = tokens.access_token().await.unwrap_err();
 
@@ -565,13 +520,13 @@ async fn lambda_invoke_failures_are_classified_and_not_retried() {
 #[tokio::test]
 async fn an_answer_that_is_not_a_token_is_an_invalid_response() {
     let rule = mock!(Client::invoke).then_http_response(|| {
-        http(
+        http_answer(
             200,
             &[],
             r#"{"healthy": true, "token_id": null, "issued_at": null, "expires_at": null, "expires_in": null, "message": "m"}"#,
         )
     });
-    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&rule]), &ManualClock::new(start()));
 
     let error = tokens.access_token().await.unwrap_err();
 
@@ -586,16 +541,16 @@ async fn an_answer_that_is_not_a_token_is_an_invalid_response() {
 async fn status_asks_for_the_health_check() {
     let rule = mock!(Client::invoke)
         .match_requests(|input| {
-            payload(input) == json!({"action": "status", "caller": "sms-sender"})
+            sent_payload(input) == json!({"action": "status", "caller": "sms-sender"})
         })
         .then_http_response(|| {
-            http(
+            http_answer(
                 200,
                 &[],
                 r#"{"healthy": false, "token_id": null, "issued_at": null, "expires_at": null, "expires_in": null, "message": "no stored token"}"#,
             )
         });
-    let tokens = tokens(lambda(&[&rule]), &ManualClock::new());
+    let tokens = tokens(mock_lambda(&[&rule]), &ManualClock::new(start()));
 
     let status = tokens.status().await.unwrap();
 
@@ -615,7 +570,7 @@ fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Opti
 
 #[test]
 fn the_builder_validates_its_options_and_reads_the_environment() {
-    let lambda = lambda(&[]);
+    let lambda = mock_lambda(&[]);
 
     let client = TokenClient::builder(lambda.clone(), FUNCTION)
         .with_vars(vars(&[
@@ -694,7 +649,9 @@ fn the_builder_validates_its_options_and_reads_the_environment() {
 #[test]
 fn the_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
-    let tokens = TokenClient::builder(lambda(&[]), FUNCTION).build().unwrap();
+    let tokens = TokenClient::builder(mock_lambda(&[]), FUNCTION)
+        .build()
+        .unwrap();
     assert_send(&tokens.access_token());
     assert_send(&tokens.refresh("aaaaaaaaaaaa"));
     assert_send(&tokens.with_token(|auth| async move {
@@ -763,9 +720,9 @@ async fn every_case_of_the_shared_error_table_maps_to_its_status() {
             (Some(error), None, None, None) => {
                 let body = error.to_string();
                 let rule = mock!(Client::invoke).then_http_response(move || {
-                    http(200, &[("X-Amz-Function-Error", "Unhandled")], &body)
+                    http_answer(200, &[("X-Amz-Function-Error", "Unhandled")], &body)
                 });
-                (lambda(&[&rule]), None, Some(rule))
+                (mock_lambda(&[&rule]), None, Some(rule))
             }
             (None, Some(status), None, None) => {
                 let code: &'static str = Box::leak(
@@ -777,11 +734,11 @@ async fn every_case_of_the_shared_error_table_maps_to_its_status() {
                 let rule = mock!(Client::invoke)
                     .sequence()
                     .http_response(move || {
-                        http(status, &[("x-amzn-ErrorType", code)], r#"{"message": "m"}"#)
+                        http_answer(status, &[("x-amzn-ErrorType", code)], r#"{"message": "m"}"#)
                     })
                     .repeatedly()
                     .build();
-                (lambda(&[&rule]), None, Some(rule))
+                (mock_lambda(&[&rule]), None, Some(rule))
             }
             (None, None, Some(transport), None) => {
                 let (lambda, listener) = unreachable_lambda(transport).await;
@@ -789,13 +746,13 @@ async fn every_case_of_the_shared_error_table_maps_to_its_status() {
             }
             (None, None, None, Some(payload)) => {
                 let payload = payload.clone();
-                let rule =
-                    mock!(Client::invoke).then_http_response(move || http(200, &[], &payload));
-                (lambda(&[&rule]), None, Some(rule))
+                let rule = mock!(Client::invoke)
+                    .then_http_response(move || http_answer(200, &[], &payload));
+                (mock_lambda(&[&rule]), None, Some(rule))
             }
             _ => panic!("{}: exactly one outcome per case", case.name),
         };
-        let tokens = tokens(lambda, &ManualClock::new());
+        let tokens = tokens(lambda, &ManualClock::new(start()));
 
         let error = tokens.access_token().await.unwrap_err();
 
@@ -818,7 +775,7 @@ async fn every_case_of_the_shared_error_table_maps_to_its_status() {
 
 #[test]
 fn from_env_finds_get_token_by_get_token_function_name() {
-    let lambda = lambda(&[]);
+    let lambda = mock_lambda(&[]);
     let client = TokenClient::from_vars(
         lambda.clone(),
         vars(&[

@@ -10,15 +10,14 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_sdk_lambda::error::{DisplayErrorContext, SdkError};
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::InvocationType;
+use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_ssm::types::ParameterType;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 
 use orange_token::envelope::{rfc3339, token_id};
+use orange_token::lambda_invoke::{InvokeError, invoke_once};
 
 /// One test at a time: they share the watch, the token endpoint and the parameter.
 static LOCK: AsyncMutex<()> = AsyncMutex::const_new(());
@@ -137,16 +136,13 @@ impl Drop for Session {
     }
 }
 
-/// A function's answer, in either shape of a function error: real Lambda answers 200
-/// with `X-Amz-Function-Error`, the local runtime answers HTTP 500 with the error as the
-/// body.
+/// A function's answer: its payload, or the function error it reported.
 #[derive(Debug)]
 pub enum Answer {
     Ok(Value),
     Error {
         error_type: String,
         error_message: String,
-        http_status: u16,
     },
 }
 
@@ -158,10 +154,7 @@ impl Answer {
             Answer::Error {
                 error_type,
                 error_message,
-                http_status,
-            } => {
-                panic!("{what}: function error {error_type} (HTTP {http_status}): {error_message}")
-            }
+            } => panic!("{what}: function error {error_type}: {error_message}"),
         }
     }
 
@@ -171,7 +164,6 @@ impl Answer {
             Answer::Error {
                 error_type,
                 error_message,
-                ..
             } => (error_type, error_message),
             Answer::Ok(value) => panic!(
                 "{what}: expected a function error, got an answer with the fields {:?}",
@@ -198,20 +190,6 @@ fn type_name(value: &Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
-}
-
-fn function_error(body: &[u8], http_status: u16) -> Option<Answer> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    let error_type = value.get("errorType")?.as_str()?.to_owned();
-    Some(Answer::Error {
-        error_type,
-        error_message: value
-            .get("errorMessage")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        http_status,
-    })
 }
 
 /// What the token endpoint has done so far (`GET /_mock/stats`).
@@ -245,49 +223,22 @@ impl Stored {
 }
 
 impl Session {
-    /// One `RequestResponse` invoke of `function` through the Lambda Invoke API.
+    /// One `RequestResponse` invoke of `function` through the Lambda Invoke API, read as
+    /// the caller library and get-token read one (either shape of a function error).
     pub async fn invoke(&self, function: &str, payload: &Value) -> Answer {
-        let bytes = serde_json::to_vec(payload).expect("serialise the event");
-        let result = self
-            .lambda
-            .invoke()
-            .function_name(function)
-            .invocation_type(InvocationType::RequestResponse)
-            .payload(Blob::new(bytes))
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                let body = output
-                    .payload()
-                    .map(|blob| blob.as_ref().to_vec())
-                    .unwrap_or_default();
-                let status = u16::try_from(output.status_code()).unwrap_or_default();
-                if output.function_error().is_some() {
-                    return function_error(&body, status).unwrap_or_else(|| {
-                        panic!("{function}: X-Amz-Function-Error without an error payload")
-                    });
-                }
-                match serde_json::from_slice(&body) {
-                    Ok(value) => Answer::Ok(value),
-                    Err(error) => panic!("{function} answered something that is not JSON: {error}"),
-                }
-            }
-            Err(SdkError::ServiceError(error)) => {
-                let raw = error.raw();
-                let status = raw.status().as_u16();
-                let body = raw.body().bytes().unwrap_or_default();
-                function_error(body, status).unwrap_or_else(|| {
-                    panic!(
-                        "invoking {function}: HTTP {status} that is not a function error: {}",
-                        String::from_utf8_lossy(&body[..body.len().min(300)])
-                    )
-                })
-            }
-            Err(error) => panic!(
-                "invoking {function} failed: {}",
-                DisplayErrorContext(&error)
-            ),
+        match invoke_once(&self.lambda, function, payload).await {
+            Ok(body) => match serde_json::from_slice(&body) {
+                Ok(value) => Answer::Ok(value),
+                Err(error) => panic!("{function} answered something that is not JSON: {error}"),
+            },
+            Err(InvokeError::Function {
+                error_type,
+                error_message,
+            }) => Answer::Error {
+                error_type,
+                error_message,
+            },
+            Err(error @ InvokeError::Invoke { .. }) => panic!("invoking {function}: {error}"),
         }
     }
 

@@ -15,7 +15,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use get_token::handler::{GetTokenResponse, GetTokenState, handle};
-use get_token::invoker::{RefreshCall, RefreshInvokeError, RefreshInvoker, RefreshReply};
+use get_token::test_support::CountingRefreshFunction;
 use orange_token::audit::AuditLog;
 use orange_token::clock::SystemClock;
 use orange_token::config::GetTokenConfig;
@@ -23,44 +23,7 @@ use orange_token::envelope::TokenEnvelope;
 use orange_token::log_sink::LogSink;
 use orange_token::metrics::Metrics;
 use orange_token::secret::AccessToken;
-use orange_token::store::{StoreError, TokenStore};
-
-/// A store holding one fresh token; each read takes `latency` (an SSM round trip), so
-/// that concurrent `get`s really overlap the first read. Counts its reads.
-struct SlowStore {
-    envelope: TokenEnvelope,
-    latency: Duration,
-    reads: Arc<AtomicUsize>,
-}
-
-impl TokenStore for SlowStore {
-    async fn load(&self) -> Result<Option<TokenEnvelope>, StoreError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        tokio::time::sleep(self.latency).await;
-        Ok(Some(self.envelope.clone()))
-    }
-
-    async fn save(&self, _envelope: &TokenEnvelope) -> Result<i64, StoreError> {
-        panic!("get-token never writes the store");
-    }
-
-    fn parameter_name(&self) -> &str {
-        "/orange-sms-load/oauth/access-token"
-    }
-}
-
-/// The refresh function: every invoke would be a token request. Counts them.
-struct CountingRefresh(Arc<AtomicUsize>);
-
-impl RefreshInvoker for CountingRefresh {
-    async fn invoke(&self, _call: RefreshCall) -> Result<RefreshReply, RefreshInvokeError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Err(RefreshInvokeError::Function {
-            error_type: "TokenUnavailable".to_owned(),
-            error_message: "the load test's refresh function never renews".to_owned(),
-        })
-    }
-}
+use orange_token::test_support::store::{CountingStore, MEMORY_PARAMETER_NAME, MemoryStore};
 
 struct Outcome {
     served: usize,
@@ -84,7 +47,7 @@ async fn concurrent_gets(instances: usize, gets: usize) -> Outcome {
     let states: Vec<_> = (0..instances)
         .map(|_| {
             let config = GetTokenConfig {
-                parameter_name: "/orange-sms-load/oauth/access-token".to_owned(),
+                parameter_name: MEMORY_PARAMETER_NAME.to_owned(),
                 expiry_buffer: Duration::from_secs(300),
                 cache_enabled: true,
                 refresh_function_name: "refresh".to_owned(),
@@ -93,12 +56,14 @@ async fn concurrent_gets(instances: usize, gets: usize) -> Outcome {
             let (sink, _lines) = LogSink::memory();
             Arc::new(GetTokenState::new(
                 config,
-                SlowStore {
-                    envelope: envelope.clone(),
-                    latency: Duration::from_millis(20),
-                    reads: reads.clone(),
-                },
-                CountingRefresh(requests.clone()),
+                // Each read takes an SSM round trip, so that concurrent gets really
+                // overlap the first read.
+                CountingStore::sharing(
+                    MemoryStore::new(Some(envelope.clone()))
+                        .with_read_latency(Duration::from_millis(20)),
+                    reads.clone(),
+                ),
+                CountingRefreshFunction::sharing(requests.clone()),
                 AuditLog::new(sink.clone(), "get-token"),
                 Metrics::new(sink, "get-token"),
                 Arc::new(SystemClock),

@@ -13,7 +13,7 @@
 //! thousands of invocations would write gigabytes of the AWS SDKs' TRACE lines, which
 //! the service tests already scan.
 
-#[path = "../service/harness.rs"]
+#[path = "../service/harness/mod.rs"]
 #[allow(dead_code)]
 mod harness;
 

@@ -21,7 +21,8 @@ use orange_token::store::SsmTokenStore;
 
 use crate::micro::GET_EVENT;
 use crate::stats::Summary;
-use crate::support::{CountingInvoker, CountingStore};
+use get_token::test_support::CountingRefreshFunction;
+use orange_token::test_support::store::CountingStore;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scenario {
@@ -40,7 +41,7 @@ pub struct LoadResults {
     pub many_instances: Scenario,
 }
 
-type State = GetTokenState<CountingStore<SsmTokenStore>, CountingInvoker>;
+type State = GetTokenState<CountingStore<SsmTokenStore>, CountingRefreshFunction>;
 
 /// `gets` concurrent gets spread evenly over `instances` fresh instances, all started
 /// at once.
@@ -62,11 +63,11 @@ pub async fn scenario(
             };
             Arc::new(GetTokenState::new(
                 config,
-                CountingStore::new(
+                CountingStore::sharing(
                     SsmTokenStore::reader(ssm.clone(), parameter_name),
                     reads.clone(),
                 ),
-                CountingInvoker::new(invokes.clone()),
+                CountingRefreshFunction::sharing(invokes.clone()),
                 AuditLog::new(LogSink::Stdout, "get-token"),
                 Metrics::new(LogSink::Stdout, "get-token"),
                 Arc::new(SystemClock),

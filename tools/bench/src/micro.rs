@@ -30,7 +30,10 @@ use orange_token::protocol::TokenResponse;
 
 use crate::http::{Response, Server};
 use crate::stats::Summary;
-use crate::support::{CountingInvoker, MemoryStore, fresh_envelope, sample_access_token};
+use get_token::test_support::CountingRefreshFunction;
+use orange_token::test_support::store::{MEMORY_PARAMETER_NAME, MemoryStore};
+
+use crate::support::{fresh_envelope, sample_access_token};
 
 /// What the caller library sends for a `get` (its buffer as `min_ttl_seconds`).
 pub const GET_EVENT: &[u8] = br#"{"action":"get","min_ttl_seconds":300,"caller":"sms-sender"}"#;
@@ -126,20 +129,17 @@ fn ready<F: Future>(future: F) -> Result<F::Output, String> {
     }
 }
 
-fn get_token_state(sink: LogSink) -> GetTokenState<MemoryStore, CountingInvoker> {
+fn get_token_state(sink: LogSink) -> GetTokenState<MemoryStore, CountingRefreshFunction> {
     let config = GetTokenConfig {
-        parameter_name: "/orange-sms-bench/oauth/access-token".to_owned(),
+        parameter_name: MEMORY_PARAMETER_NAME.to_owned(),
         expiry_buffer: Duration::from_secs(300),
         cache_enabled: true,
         refresh_function_name: "refresh".to_owned(),
     };
     GetTokenState::new(
         config,
-        MemoryStore::new(
-            Some(fresh_envelope(Duration::from_secs(3600))),
-            Duration::ZERO,
-        ),
-        CountingInvoker::default(),
+        MemoryStore::new(Some(fresh_envelope(Duration::from_secs(3600)))),
+        CountingRefreshFunction::default(),
         AuditLog::new(sink.clone(), "get-token"),
         Metrics::new(sink, "get-token"),
         Arc::new(SystemClock),
@@ -149,7 +149,7 @@ fn get_token_state(sink: LogSink) -> GetTokenState<MemoryStore, CountingInvoker>
 /// One invocation as the runtime runs it: the event's bytes into JSON, the context,
 /// the handler, the answer into bytes.
 fn invoke_once(
-    state: &GetTokenState<MemoryStore, CountingInvoker>,
+    state: &GetTokenState<MemoryStore, CountingRefreshFunction>,
     base: &LambdaContext,
     request_id: &str,
 ) -> Result<Vec<u8>, String> {
@@ -165,7 +165,7 @@ fn invoke_once(
 }
 
 fn handler_samples(
-    state: &GetTokenState<MemoryStore, CountingInvoker>,
+    state: &GetTokenState<MemoryStore, CountingRefreshFunction>,
     warmup: usize,
     iterations: usize,
 ) -> Result<Summary, String> {
@@ -192,7 +192,7 @@ fn handler_samples(
 fn warm_state(
     runtime: &tokio::runtime::Runtime,
     sink: LogSink,
-) -> Result<GetTokenState<MemoryStore, CountingInvoker>, String> {
+) -> Result<GetTokenState<MemoryStore, CountingRefreshFunction>, String> {
     let state = get_token_state(sink);
     let first = runtime.block_on(handle(
         &state,
@@ -211,7 +211,7 @@ fn warm_state(
 fn logged_warm_hit(
     runtime: &tokio::runtime::Runtime,
     iterations: usize,
-) -> Result<(Summary, GetTokenState<MemoryStore, CountingInvoker>), String> {
+) -> Result<(Summary, GetTokenState<MemoryStore, CountingRefreshFunction>), String> {
     let _entered = runtime.enter();
     let state = warm_state(runtime, LogSink::Stdout)?;
     let logged = handler_samples(&state, iterations / 20, iterations)?;
