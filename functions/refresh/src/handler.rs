@@ -91,7 +91,7 @@ pub async fn handle<S: TokenStore>(
             request_id: &request_id,
             caller: request.caller,
         };
-        invocation.refresh(request.ask, deadline).await
+        invocation.renew_if_due(request.ask, deadline).await
     };
     answer.await.inspect_err(|error| {
         tracing::error!(request_id, error_type = error.error_type(), error = %error, "refresh failed");
@@ -105,7 +105,8 @@ struct Invocation<'a, S> {
 }
 
 impl<S: TokenStore> Invocation<'_, S> {
-    async fn refresh(
+    /// Renews the stored token when [`refresh_reason`] says so, else answers why not.
+    async fn renew_if_due(
         &self,
         ask: RenewalAsk,
         deadline: tokio::time::Instant,

@@ -248,7 +248,7 @@ pub fn handler_warm_hit(
     // the quiet distribution well enough for a breakdown.
     let quiet = merge(&quiet);
     let reads = state.store.loads() + quiet_state.store.loads();
-    let invokes = state.refresh.invokes() + quiet_state.refresh.invokes();
+    let invokes = state.refresh_function.invokes() + quiet_state.refresh_function.invokes();
     Ok((logged, quiet, reads, invokes))
 }
 
