@@ -1,5 +1,6 @@
 //! Token stores for tests and the bench: [`MemoryStore`] holds the envelope in memory,
-//! [`CountingStore`] counts the reads of any other store (each one an SSM `GetParameter`).
+//! [`CountingStore`] counts the reads of any other store (each one an SSM `GetParameter`),
+//! and [`read_parameter`] shows what SSM itself holds.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -119,6 +120,49 @@ impl<S: TokenStore> TokenStore for CountingStore<S> {
     fn parameter_name(&self) -> &str {
         self.inner.parameter_name()
     }
+}
+
+/// A parameter as SSM holds it, decrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredParameter {
+    pub value: String,
+    /// `SecureString`, `String` or `StringList`.
+    pub parameter_type: String,
+}
+
+/// Reads the parameter `name` with decryption; `None` when it does not exist.
+///
+/// # Panics
+/// When SSM fails otherwise: a test cannot go on without knowing what is stored.
+pub async fn read_parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Option<StoredParameter> {
+    let output = match ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+    {
+        Ok(output) => output,
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|error| error.is_parameter_not_found()) =>
+        {
+            return None;
+        }
+        Err(error) => panic!(
+            "reading the parameter {name}: {}",
+            aws_sdk_ssm::error::DisplayErrorContext(&error)
+        ),
+    };
+    let parameter = output.parameter()?;
+    Some(StoredParameter {
+        value: parameter.value().unwrap_or_default().to_owned(),
+        parameter_type: parameter
+            .r#type()
+            .map(|kind| kind.as_str().to_owned())
+            .unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 
 use orange_token::envelope::{rfc3339, token_id};
 use orange_token::lambda_invoke::{InvokeError, invoke_once};
+use orange_token::test_support::store::read_parameter;
 
 /// One test at a time: they share the watch, the token endpoint and the parameter.
 static LOCK: AsyncMutex<()> = AsyncMutex::const_new(());
@@ -327,32 +328,10 @@ impl Session {
     // --- the store ----------------------------------------------------------------------
 
     pub async fn stored(&self) -> Option<Stored> {
-        let output = match self
-            .ssm
-            .get_parameter()
-            .name(&self.parameter_name)
-            .with_decryption(true)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_parameter_not_found()) =>
-            {
-                return None;
-            }
-            Err(error) => panic!("reading the parameter: {}", DisplayErrorContext(&error)),
-        };
-        let parameter = output.parameter().expect("a parameter");
+        let stored = read_parameter(&self.ssm, &self.parameter_name).await?;
         Some(Stored {
-            parameter_type: parameter
-                .r#type()
-                .map(|t| t.as_str().to_owned())
-                .unwrap_or_default(),
-            envelope: serde_json::from_str(parameter.value().unwrap_or_default())
-                .expect("the stored value is JSON"),
+            parameter_type: stored.parameter_type,
+            envelope: serde_json::from_str(&stored.value).expect("the stored value is JSON"),
         })
     }
 

@@ -16,6 +16,7 @@ use orange_token::error::ServiceError;
 use orange_token::log_sink::LogSink;
 use orange_token::metrics::Metrics;
 use orange_token::store::SsmTokenStore;
+use orange_token::test_support::store::read_parameter;
 use refresh::handler::{RefreshResponse, RefreshState};
 
 use super::{
@@ -155,19 +156,8 @@ impl RefreshHarness {
 
     /// The parameter's raw value (decrypted) and type, or `None` when it does not exist.
     pub async fn stored_raw(&self) -> Option<(String, String)> {
-        let output = self
-            .ssm
-            .get_parameter()
-            .name(&self.parameter_name)
-            .with_decryption(true)
-            .send()
-            .await
-            .ok()?;
-        let parameter = output.parameter()?;
-        Some((
-            parameter.value()?.to_owned(),
-            parameter.r#type()?.as_str().to_owned(),
-        ))
+        let stored = read_parameter(&self.ssm, &self.parameter_name).await?;
+        Some((stored.value, stored.parameter_type))
     }
 
     pub async fn stored_envelope(&self) -> Option<Value> {
