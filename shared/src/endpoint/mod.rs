@@ -2,6 +2,7 @@
 //! contract says, within the invocation's deadline.
 
 mod backoff;
+mod issued_token;
 mod response;
 
 use std::time::Duration;
@@ -10,9 +11,8 @@ use tokio::time::Instant;
 use url::Url;
 
 pub use backoff::RetryPolicy;
-pub use response::{
-    AttemptFailure, FailureClass, IssuedToken, MAX_BODY_BYTES, classify, parse_retry_after,
-};
+pub use issued_token::IssuedToken;
+pub use response::{AttemptFailure, FailureClass, MAX_BODY_BYTES, classify, parse_retry_after};
 
 use crate::credentials::ClientCredentials;
 

@@ -2,27 +2,13 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::Value;
 
+use super::issued_token::{IssuedToken, parse_token};
 use crate::protocol::error_type;
-use crate::secret::{AccessToken, MAX_ACCESS_TOKEN_CHARS, is_b64token};
 
 /// The largest body read from the token endpoint; a larger answer is refused.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// The longest token lifetime accepted (24 hours): Orange's tokens live about an hour,
-/// and a far-off `expires_at` would keep a token stored (and served) long after Orange
-/// stopped honouring it.
-pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// A token as the endpoint issued it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuedToken {
-    pub access_token: AccessToken,
-    pub token_type: String,
-    pub expires_in: Duration,
-    pub scope: Option<String>,
-}
 
 /// The contract's classes of token-endpoint failure, each named for the `errorType` it
 /// ends in when it is the last attempt's.
@@ -154,66 +140,6 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
-#[derive(Deserialize)]
-struct TokenJson {
-    access_token: Option<Value>,
-    token_type: Option<Value>,
-    expires_in: Option<Value>,
-    scope: Option<Value>,
-}
-
-fn parse_token(body: &[u8]) -> Result<IssuedToken, String> {
-    let json: TokenJson = serde_json::from_slice(body)
-        .map_err(|_| "the 200 answer is not a JSON token object".to_owned())?;
-    // The reasons name what is wrong, never the value: a refused token is logged nowhere.
-    let access_token = match json.access_token {
-        Some(Value::String(token)) if is_b64token(&token) => AccessToken::new(token),
-        Some(Value::String(token)) if token.is_empty() => {
-            return Err("access_token is empty".to_owned());
-        }
-        Some(Value::String(token)) if token.len() > MAX_ACCESS_TOKEN_CHARS => {
-            return Err(format!(
-                "access_token is longer than {MAX_ACCESS_TOKEN_CHARS} characters"
-            ));
-        }
-        Some(Value::String(_)) => {
-            return Err("access_token holds characters outside RFC 6750's b64token set".to_owned());
-        }
-        _ => return Err("access_token is missing or not a string".to_owned()),
-    };
-    let token_type = match json.token_type {
-        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
-        Some(Value::String(_)) => return Err("token_type is not Bearer".to_owned()),
-        _ => return Err("token_type is missing".to_owned()),
-    };
-    let expires_in = match json.expires_in {
-        Some(Value::Number(number)) => number.as_u64(),
-        Some(Value::String(digits))
-            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            digits.parse::<u64>().ok()
-        }
-        _ => None,
-    }
-    .filter(|seconds| (1..=MAX_TOKEN_LIFETIME.as_secs()).contains(seconds))
-    .ok_or_else(|| {
-        format!(
-            "expires_in is not a whole number of seconds from 1 to {}",
-            MAX_TOKEN_LIFETIME.as_secs()
-        )
-    })?;
-    let scope = match json.scope {
-        Some(Value::String(scope)) if !scope.is_empty() => Some(scope),
-        _ => None,
-    };
-    Ok(IssuedToken {
-        access_token,
-        token_type,
-        expires_in: Duration::from_secs(expires_in),
-        scope,
-    })
-}
-
 /// `: error (description)` from an RFC 6749 or Orange error body, cut short; empty otherwise.
 fn error_summary(body: Option<&[u8]>) -> String {
     let Some(Ok(Value::Object(map))) = body.map(serde_json::from_slice::<Value>) else {
@@ -240,6 +166,8 @@ fn error_summary(body: Option<&[u8]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::endpoint::issued_token::MAX_TOKEN_LIFETIME;
+    use crate::secret::MAX_ACCESS_TOKEN_CHARS;
 
     fn ok(body: &str) -> Result<IssuedToken, AttemptFailure> {
         classify(200, None, Some(body.as_bytes()))
