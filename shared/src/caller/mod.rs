@@ -51,6 +51,8 @@ pub use builder::TokenClientBuilder;
 pub use error::{CallError, ConfigError, InvokeFailure, TokenError, UNAVAILABLE_ERROR_TYPES};
 pub use token::{AuthorizationHeader, Token};
 
+pub use crate::protocol::MAX_MIN_TTL_SECONDS;
+
 use crate::protocol::{Action, GetTokenRequest, StatusResponse};
 
 /// Default buffer: a token with this little life left is not served.
@@ -60,8 +62,6 @@ pub const DEFAULT_BUFFER: Duration = Duration::from_secs(5 * 60);
 pub const BUFFER_VARIABLE: &str = "OAUTH_EXPIRY_BUFFER_MINUTES";
 /// The environment variable [`TokenClient::from_env`] reads get-token's name from.
 pub const FUNCTION_NAME_VARIABLE: &str = "GET_TOKEN_FUNCTION_NAME";
-/// Largest `min_ttl_seconds` get-token accepts.
-pub const MAX_MIN_TTL_SECONDS: u32 = 1800;
 
 pub use crate::clock::{Clock, SystemClock};
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use orange_token::event::MAX_MIN_TTL_SECONDS;
 use orange_token::renewal::RefreshReason;
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,7 @@ pub struct RefreshCall {
 
 impl RefreshCall {
     /// `{"min_ttl_seconds": N}`: renew unless the stored token has `min_life` left
-    /// (rounded up to whole seconds, at most the refresh function's 1800).
+    /// (rounded up to whole seconds, at most the refresh function's [`MAX_MIN_TTL_SECONDS`]).
     pub fn with_min_life(min_life: Duration) -> Self {
         let mut seconds = min_life.as_secs();
         if min_life.subsec_nanos() > 0 {
@@ -32,7 +33,10 @@ impl RefreshCall {
         }
         Self {
             force: false,
-            min_ttl_seconds: Some(u32::try_from(seconds.min(1800)).unwrap_or(1800)),
+            min_ttl_seconds: Some(
+                u32::try_from(seconds.min(u64::from(MAX_MIN_TTL_SECONDS)))
+                    .unwrap_or(MAX_MIN_TTL_SECONDS),
+            ),
             caller: None,
         }
     }
