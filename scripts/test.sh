@@ -123,7 +123,7 @@ echo "test: Python caller library (clients/python: pytest)"
 "$venv/bin/python" -m pytest clients/python/tests -q -p no:cacheprovider 2>&1 | tee "$logs/clients-python.log"
 
 # An init error through the Invoke API: get-token started without REFRESH_FUNCTION_NAME
-# posts a Configuration init error to the Runtime API (shared/src/runtime.rs), and the
+# posts a Configuration init error to the Runtime API (shared/src/runtime/init_error.rs), and the
 # invoke is answered with it, naming the variable. A second watch on the same build, with
 # the variable unset (the first is stopped: its tests are done).
 echo "test: an init error through the Invoke API (get-token without REFRESH_FUNCTION_NAME)"

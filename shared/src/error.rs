@@ -4,7 +4,7 @@ use lambda_runtime::Diagnostic;
 
 use crate::config::ConfigError;
 use crate::credentials::CredentialsError;
-use crate::endpoint::{EndpointError, FailureClass};
+use crate::endpoint::EndpointError;
 use crate::protocol::error_type;
 use crate::store::StoreError;
 
@@ -37,14 +37,7 @@ impl ServiceError {
                 error_type::STORE_UNAVAILABLE
             }
             Self::Credentials(_) => error_type::CREDENTIALS_UNAVAILABLE,
-            Self::Endpoint(error) => match error.last.class {
-                FailureClass::Transient | FailureClass::Throttled => {
-                    error_type::UPSTREAM_UNAVAILABLE
-                }
-                FailureClass::Rejected => error_type::CREDENTIALS_REJECTED,
-                FailureClass::Misconfigured => error_type::CONFIGURATION,
-                FailureClass::Malformed => error_type::UPSTREAM_INVALID_RESPONSE,
-            },
+            Self::Endpoint(error) => error.last.class.error_type(),
             Self::Store(_) => error_type::STORE_UNAVAILABLE,
             Self::Configuration(_) => error_type::CONFIGURATION,
         }
@@ -76,7 +69,7 @@ impl From<ServiceError> for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::AttemptFailure;
+    use crate::endpoint::{AttemptFailure, FailureClass};
 
     fn endpoint(class: FailureClass) -> ServiceError {
         ServiceError::Endpoint(EndpointError {
@@ -124,11 +117,20 @@ mod tests {
                 }),
                 "StoreUnavailable",
             ),
-            (endpoint(FailureClass::Transient), "UpstreamUnavailable"),
+            (
+                endpoint(FailureClass::UpstreamUnavailable),
+                "UpstreamUnavailable",
+            ),
             (endpoint(FailureClass::Throttled), "UpstreamUnavailable"),
-            (endpoint(FailureClass::Rejected), "CredentialsRejected"),
-            (endpoint(FailureClass::Misconfigured), "Configuration"),
-            (endpoint(FailureClass::Malformed), "UpstreamInvalidResponse"),
+            (
+                endpoint(FailureClass::CredentialsRejected),
+                "CredentialsRejected",
+            ),
+            (endpoint(FailureClass::Configuration), "Configuration"),
+            (
+                endpoint(FailureClass::UpstreamInvalidResponse),
+                "UpstreamInvalidResponse",
+            ),
             (
                 ServiceError::Store(StoreError {
                     operation: "read",

@@ -6,8 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ServiceError;
 
-/// The largest `min_ttl_seconds` either function accepts (the contract's 1800).
-pub const MAX_MIN_TTL_SECONDS: u32 = 1800;
+pub use crate::protocol::MAX_MIN_TTL_SECONDS;
 
 /// The event's fields, or `InvalidRequest` for anything but a JSON object.
 pub fn fields(event: &Value) -> Result<&Map<String, Value>, ServiceError> {

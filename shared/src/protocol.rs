@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The largest `min_ttl_seconds` either function accepts (the contract's 1800).
+pub const MAX_MIN_TTL_SECONDS: u32 = 1800;
+
 /// What a caller asks get-token for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]

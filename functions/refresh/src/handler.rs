@@ -374,13 +374,14 @@ impl<S: TokenStore> Invocation<'_, S> {
     }
 }
 
-/// The `Outcome` dimension of a failed token request, by the last attempt's class.
+/// The `Outcome` dimension of a failed token request: the last attempt's class as the
+/// contract's token-endpoint table names it (published values, `docs/decisions.md`).
 fn failure_outcome(class: FailureClass) -> &'static str {
     match class {
-        FailureClass::Transient => "transient",
+        FailureClass::UpstreamUnavailable => "transient",
         FailureClass::Throttled => "throttled",
-        FailureClass::Rejected => "rejected",
-        FailureClass::Misconfigured => "misconfigured",
-        FailureClass::Malformed => "malformed",
+        FailureClass::CredentialsRejected => "rejected",
+        FailureClass::Configuration => "misconfigured",
+        FailureClass::UpstreamInvalidResponse => "malformed",
     }
 }

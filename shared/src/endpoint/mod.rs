@@ -2,6 +2,7 @@
 //! contract says, within the invocation's deadline.
 
 mod backoff;
+mod issued_token;
 mod response;
 
 use std::time::Duration;
@@ -10,9 +11,8 @@ use tokio::time::Instant;
 use url::Url;
 
 pub use backoff::RetryPolicy;
-pub use response::{
-    AttemptFailure, FailureClass, IssuedToken, MAX_BODY_BYTES, classify, parse_retry_after,
-};
+pub use issued_token::IssuedToken;
+pub use response::{AttemptFailure, FailureClass, MAX_BODY_BYTES, classify, parse_retry_after};
 
 use crate::credentials::ClientCredentials;
 
@@ -137,7 +137,9 @@ impl TokenEndpointClient {
         timeout: Duration,
     ) -> Result<IssuedToken, AttemptFailure> {
         if timeout < Duration::from_millis(1) {
-            return Err(AttemptFailure::transient("no time left for an attempt"));
+            return Err(AttemptFailure::upstream_unavailable(
+                "no time left for an attempt",
+            ));
         }
         let mut form = vec![("grant_type", "client_credentials")];
         if let Some(scope) = &self.scope {
@@ -167,7 +169,7 @@ impl TokenEndpointClient {
         };
         tokio::time::timeout(timeout, exchange)
             .await
-            .unwrap_or_else(|_| Err(AttemptFailure::transient("timed out")))
+            .unwrap_or_else(|_| Err(AttemptFailure::upstream_unavailable("timed out")))
     }
 }
 
@@ -201,7 +203,7 @@ fn transport_failure(error: reqwest::Error) -> AttemptFailure {
     } else {
         "request failed"
     };
-    AttemptFailure::transient(kind)
+    AttemptFailure::upstream_unavailable(kind)
 }
 
 #[cfg(test)]
@@ -253,7 +255,7 @@ mod tests {
             .request_token(&credentials, deadline)
             .await
             .unwrap_err();
-        assert_eq!(error.last.class, FailureClass::Misconfigured);
+        assert_eq!(error.last.class, FailureClass::Configuration);
         assert_eq!(error.last.http_status, Some(307));
         assert_eq!(error.attempts, 1);
         assert_eq!(
@@ -277,7 +279,7 @@ mod tests {
             .request_token(&credentials, deadline)
             .await
             .unwrap_err();
-        assert_eq!(error.last.class, FailureClass::Transient);
+        assert_eq!(error.last.class, FailureClass::UpstreamUnavailable);
         assert!(error.attempts < 5, "{} attempts", error.attempts);
         assert_eq!(requests.load(Ordering::SeqCst), error.attempts as usize);
     }
@@ -288,8 +290,9 @@ mod tests {
     async fn a_retry_is_planned_only_with_a_whole_attempt_left_before_the_deadline() {
         let client = client(Url::parse("http://127.0.0.1:9/oauth/v3/token").unwrap());
         let throttled = |seconds| AttemptFailure {
+            class: FailureClass::Throttled,
             retry_after: Some(Duration::from_secs(seconds)),
-            ..AttemptFailure::transient("throttled")
+            ..AttemptFailure::upstream_unavailable("throttled")
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         // 10 s left: a 9 s wait leaves exactly the 1 s minimum; a 10 s wait does not.
@@ -304,8 +307,8 @@ mod tests {
         // Rejections and the last attempt are never retried, whatever the time left.
         let far = Instant::now() + Duration::from_secs(3600);
         let rejected = AttemptFailure {
-            class: FailureClass::Rejected,
-            ..AttemptFailure::transient("HTTP 401")
+            class: FailureClass::CredentialsRejected,
+            ..AttemptFailure::upstream_unavailable("HTTP 401")
         };
         assert_eq!(client.retry_delay(&rejected, 1, far), None);
         assert_eq!(client.retry_delay(&throttled(0), 5, far), None);

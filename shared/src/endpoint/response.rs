@@ -2,45 +2,44 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::secret::{AccessToken, MAX_ACCESS_TOKEN_CHARS, is_b64token};
+use super::issued_token::{IssuedToken, parse_token};
+use crate::protocol::error_type;
 
 /// The largest body read from the token endpoint; a larger answer is refused.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// The longest token lifetime accepted (24 hours): Orange's tokens live about an hour,
-/// and a far-off `expires_at` would keep a token stored (and served) long after Orange
-/// stopped honouring it.
-pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// A token as the endpoint issued it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuedToken {
-    pub access_token: AccessToken,
-    pub token_type: String,
-    pub expires_in: Duration,
-    pub scope: Option<String>,
-}
-
-/// The contract's classes of token-endpoint failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The contract's classes of token-endpoint failure, each named for the `errorType` it
+/// ends in when it is the last attempt's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureClass {
-    /// Connection error, timeout, HTTP 5xx: retried.
-    Transient,
-    /// HTTP 429: retried, honouring `Retry-After`.
+    /// Connection error, timeout, HTTP 5xx (the contract's transient failures): retried.
+    UpstreamUnavailable,
+    /// HTTP 429: retried, honouring `Retry-After`; `UpstreamUnavailable` when the retries
+    /// run out. Its own class because the `TokenRequests` metric counts it apart.
     Throttled,
     /// HTTP 400/401/403: the credentials or the request were refused. Not retried.
-    Rejected,
+    CredentialsRejected,
     /// Any other 4xx (or a redirect): the endpoint is misconfigured. Not retried.
-    Misconfigured,
+    Configuration,
     /// HTTP 200 whose body is not a valid token. Not retried.
-    Malformed,
+    UpstreamInvalidResponse,
 }
 
 impl FailureClass {
     pub fn is_retryable(self) -> bool {
-        matches!(self, Self::Transient | Self::Throttled)
+        matches!(self, Self::UpstreamUnavailable | Self::Throttled)
+    }
+
+    /// The contract's `errorType` of a token request whose last attempt failed so.
+    pub fn error_type(self) -> &'static str {
+        match self {
+            Self::UpstreamUnavailable | Self::Throttled => error_type::UPSTREAM_UNAVAILABLE,
+            Self::CredentialsRejected => error_type::CREDENTIALS_REJECTED,
+            Self::Configuration => error_type::CONFIGURATION,
+            Self::UpstreamInvalidResponse => error_type::UPSTREAM_INVALID_RESPONSE,
+        }
     }
 }
 
@@ -54,9 +53,9 @@ pub struct AttemptFailure {
 }
 
 impl AttemptFailure {
-    pub fn transient(detail: impl Into<String>) -> Self {
+    pub fn upstream_unavailable(detail: impl Into<String>) -> Self {
         Self {
-            class: FailureClass::Transient,
+            class: FailureClass::UpstreamUnavailable,
             http_status: None,
             retry_after: None,
             detail: detail.into(),
@@ -66,7 +65,7 @@ impl AttemptFailure {
     /// A token that would expire before it could be served.
     pub fn short_lived(min_lifetime: Duration) -> Self {
         Self::with_status(
-            FailureClass::Malformed,
+            FailureClass::UpstreamInvalidResponse,
             200,
             format!(
                 "expires_in is not longer than the {} s expiry buffer",
@@ -94,10 +93,10 @@ pub fn classify(
     match status {
         200 => match body {
             Some(body) => parse_token(body).map_err(|reason| {
-                AttemptFailure::with_status(FailureClass::Malformed, 200, reason)
+                AttemptFailure::with_status(FailureClass::UpstreamInvalidResponse, 200, reason)
             }),
             None => Err(AttemptFailure::with_status(
-                FailureClass::Malformed,
+                FailureClass::UpstreamInvalidResponse,
                 200,
                 format!("the answer is larger than {MAX_BODY_BYTES} bytes"),
             )),
@@ -111,22 +110,22 @@ pub fn classify(
             )
         }),
         400 | 401 | 403 => Err(AttemptFailure::with_status(
-            FailureClass::Rejected,
+            FailureClass::CredentialsRejected,
             status,
             format!("HTTP {status}{}", error_summary(body)),
         )),
         500..=599 => Err(AttemptFailure::with_status(
-            FailureClass::Transient,
+            FailureClass::UpstreamUnavailable,
             status,
             format!("HTTP {status}{}", error_summary(body)),
         )),
         201..=299 => Err(AttemptFailure::with_status(
-            FailureClass::Malformed,
+            FailureClass::UpstreamInvalidResponse,
             status,
             format!("HTTP {status} is not a token answer"),
         )),
         _ => Err(AttemptFailure::with_status(
-            FailureClass::Misconfigured,
+            FailureClass::Configuration,
             status,
             format!(
                 "HTTP {status}{}: check ORANGE_TOKEN_ENDPOINT",
@@ -139,66 +138,6 @@ pub fn classify(
 /// `Retry-After` as delta-seconds (the form Orange sends); other forms are ignored.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-#[derive(Deserialize)]
-struct TokenJson {
-    access_token: Option<Value>,
-    token_type: Option<Value>,
-    expires_in: Option<Value>,
-    scope: Option<Value>,
-}
-
-fn parse_token(body: &[u8]) -> Result<IssuedToken, String> {
-    let json: TokenJson = serde_json::from_slice(body)
-        .map_err(|_| "the 200 answer is not a JSON token object".to_owned())?;
-    // The reasons name what is wrong, never the value: a refused token is logged nowhere.
-    let access_token = match json.access_token {
-        Some(Value::String(token)) if is_b64token(&token) => AccessToken::new(token),
-        Some(Value::String(token)) if token.is_empty() => {
-            return Err("access_token is empty".to_owned());
-        }
-        Some(Value::String(token)) if token.len() > MAX_ACCESS_TOKEN_CHARS => {
-            return Err(format!(
-                "access_token is longer than {MAX_ACCESS_TOKEN_CHARS} characters"
-            ));
-        }
-        Some(Value::String(_)) => {
-            return Err("access_token holds characters outside RFC 6750's b64token set".to_owned());
-        }
-        _ => return Err("access_token is missing or not a string".to_owned()),
-    };
-    let token_type = match json.token_type {
-        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
-        Some(Value::String(_)) => return Err("token_type is not Bearer".to_owned()),
-        _ => return Err("token_type is missing".to_owned()),
-    };
-    let expires_in = match json.expires_in {
-        Some(Value::Number(number)) => number.as_u64(),
-        Some(Value::String(digits))
-            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            digits.parse::<u64>().ok()
-        }
-        _ => None,
-    }
-    .filter(|seconds| (1..=MAX_TOKEN_LIFETIME.as_secs()).contains(seconds))
-    .ok_or_else(|| {
-        format!(
-            "expires_in is not a whole number of seconds from 1 to {}",
-            MAX_TOKEN_LIFETIME.as_secs()
-        )
-    })?;
-    let scope = match json.scope {
-        Some(Value::String(scope)) if !scope.is_empty() => Some(scope),
-        _ => None,
-    };
-    Ok(IssuedToken {
-        access_token,
-        token_type,
-        expires_in: Duration::from_secs(expires_in),
-        scope,
-    })
 }
 
 /// `: error (description)` from an RFC 6749 or Orange error body, cut short; empty otherwise.
@@ -227,6 +166,8 @@ fn error_summary(body: Option<&[u8]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::endpoint::issued_token::MAX_TOKEN_LIFETIME;
+    use crate::secret::MAX_ACCESS_TOKEN_CHARS;
 
     fn ok(body: &str) -> Result<IssuedToken, AttemptFailure> {
         classify(200, None, Some(body.as_bytes()))
@@ -269,7 +210,11 @@ mod tests {
             "[1,2,3]",
         ] {
             let failure = ok(body).unwrap_err();
-            assert_eq!(failure.class, FailureClass::Malformed, "{body}");
+            assert_eq!(
+                failure.class,
+                FailureClass::UpstreamInvalidResponse,
+                "{body}"
+            );
             assert_eq!(failure.http_status, Some(200));
             assert!(
                 !failure.detail.contains("abc"),
@@ -278,7 +223,7 @@ mod tests {
             );
         }
         let oversized = classify(200, None, None).unwrap_err();
-        assert_eq!(oversized.class, FailureClass::Malformed);
+        assert_eq!(oversized.class, FailureClass::UpstreamInvalidResponse);
     }
 
     #[test]
@@ -307,7 +252,11 @@ mod tests {
             too_long.as_str(),
         ] {
             let failure = accepted(token).unwrap_err();
-            assert_eq!(failure.class, FailureClass::Malformed, "{token:?}");
+            assert_eq!(
+                failure.class,
+                FailureClass::UpstreamInvalidResponse,
+                "{token:?}"
+            );
             assert!(
                 !failure.detail.contains("Tok"),
                 "{token:?}: {}",
@@ -324,27 +273,31 @@ mod tests {
         assert_eq!(ok(&body("86400")).unwrap().expires_in, MAX_TOKEN_LIFETIME);
         for expires_in in ["86401", "\"86401\"", "100000000000", "18446744073709551616"] {
             let failure = ok(&body(expires_in)).unwrap_err();
-            assert_eq!(failure.class, FailureClass::Malformed, "{expires_in}");
+            assert_eq!(
+                failure.class,
+                FailureClass::UpstreamInvalidResponse,
+                "{expires_in}"
+            );
         }
     }
 
     #[test]
     fn statuses_are_classified_as_the_contract_says() {
         let cases: &[(u16, FailureClass)] = &[
-            (500, FailureClass::Transient),
-            (502, FailureClass::Transient),
-            (503, FailureClass::Transient),
-            (504, FailureClass::Transient),
+            (500, FailureClass::UpstreamUnavailable),
+            (502, FailureClass::UpstreamUnavailable),
+            (503, FailureClass::UpstreamUnavailable),
+            (504, FailureClass::UpstreamUnavailable),
             (429, FailureClass::Throttled),
-            (400, FailureClass::Rejected),
-            (401, FailureClass::Rejected),
-            (403, FailureClass::Rejected),
-            (404, FailureClass::Misconfigured),
-            (405, FailureClass::Misconfigured),
-            (406, FailureClass::Misconfigured),
-            (415, FailureClass::Misconfigured),
-            (301, FailureClass::Misconfigured),
-            (204, FailureClass::Malformed),
+            (400, FailureClass::CredentialsRejected),
+            (401, FailureClass::CredentialsRejected),
+            (403, FailureClass::CredentialsRejected),
+            (404, FailureClass::Configuration),
+            (405, FailureClass::Configuration),
+            (406, FailureClass::Configuration),
+            (415, FailureClass::Configuration),
+            (301, FailureClass::Configuration),
+            (204, FailureClass::UpstreamInvalidResponse),
         ];
         for (status, class) in cases {
             let failure = classify(*status, None, Some(b"")).unwrap_err();
@@ -352,7 +305,10 @@ mod tests {
             assert_eq!(failure.http_status, Some(*status));
             assert_eq!(
                 failure.class.is_retryable(),
-                matches!(class, FailureClass::Transient | FailureClass::Throttled)
+                matches!(
+                    class,
+                    FailureClass::UpstreamUnavailable | FailureClass::Throttled
+                )
             );
         }
     }
@@ -377,7 +333,7 @@ mod tests {
             Some(br#"{"code":42,"message":"Expired credentials","description":"The requested service needs credentials, and the ones provided were out-of-date."}"#),
         )
         .unwrap_err();
-        assert_eq!(orange.class, FailureClass::Rejected);
+        assert_eq!(orange.class, FailureClass::CredentialsRejected);
         assert!(
             orange
                 .detail

@@ -90,7 +90,7 @@ proptest! {
                 prop_assert_eq!(failure.http_status, Some(status));
                 prop_assert!(failure.detail.chars().count() <= 300);
                 if status == 200 {
-                    prop_assert_eq!(failure.class, FailureClass::Malformed);
+                    prop_assert_eq!(failure.class, FailureClass::UpstreamInvalidResponse);
                 }
             }
         }
@@ -165,6 +165,6 @@ proptest! {
 #[test]
 fn an_oversized_answer_is_refused_before_parsing() {
     let failure = classify(200, None, None).expect_err("no body is read past the limit");
-    assert_eq!(failure.class, FailureClass::Malformed);
+    assert_eq!(failure.class, FailureClass::UpstreamInvalidResponse);
     assert!(failure.detail.contains(&MAX_BODY_BYTES.to_string()));
 }

@@ -68,9 +68,14 @@
 //! # Ok(()) }
 //! ```
 
+mod control;
 mod fault;
+mod fault_answer;
 mod http;
+mod orange_errors;
 mod server;
+mod state;
+mod token;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -84,7 +89,7 @@ use tokio::task::JoinHandle;
 
 pub use fault::Fault;
 
-use server::Shared;
+use state::Shared;
 
 /// The token endpoint's path.
 pub const TOKEN_PATH: &str = "/oauth/v3/token";

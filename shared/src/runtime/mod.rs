@@ -13,11 +13,12 @@
 //! [`init_failed`] reports a failed init (a configuration error) to the Runtime API's
 //! `/runtime/init/error`, so that an invoker sees its `errorType` instead of a bare exit.
 //!
-//! [`init_tracing`] is `lambda_runtime`'s default subscriber without `EnvFilter`, whose
-//! regular-expression engine was about 200 KiB of each deployable.
+//! [`init_tracing`] sets up logging as `lambda_runtime`'s default subscriber does.
+
+mod init_error;
+mod logging;
 
 use std::future::Future;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, Request, Uri};
@@ -28,61 +29,17 @@ use lambda_runtime_api_client::{Client, build_request};
 use serde::Serialize;
 use serde_json::Value;
 use tracing::Instrument;
-use tracing_subscriber::filter::{LevelFilter, Targets};
 
 use crate::protocol::error_type;
+
+pub use init_error::init_failed;
+pub use logging::init_tracing;
 
 const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
 const DEADLINE_MS: &str = "lambda-runtime-deadline-ms";
 const TRACE_ID: &str = "lambda-runtime-trace-id";
 const INVOCATION_ID: &str = "lambda-runtime-invocation-id";
 const FUNCTION_ERROR_TYPE: &str = "lambda-runtime-function-error-type";
-
-/// Sets up `tracing` as `lambda_runtime::tracing::init_default_subscriber` does: to
-/// standard output, no target, time or colours (Lambda adds its own time), JSON when
-/// `AWS_LAMBDA_LOG_FORMAT` is `JSON`, at the level of `AWS_LAMBDA_LOG_LEVEL` (the
-/// template's log level), else of `RUST_LOG` (a level, or `target=level` directives),
-/// else `INFO`.
-pub fn init_tracing() {
-    let filter = log_filter(
-        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
-        std::env::var("RUST_LOG").ok().as_deref(),
-    );
-    let subscriber = tracing_subscriber::fmt()
-        .with_target(false)
-        .without_time()
-        .with_ansi(false)
-        .with_writer(std::io::stdout);
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT")
-        .is_ok_and(|format| format.eq_ignore_ascii_case("json"));
-    // A subscriber already set (a test's) is left in place.
-    let _ = if json {
-        tracing::subscriber::set_global_default(tracing_subscriber::layer::SubscriberExt::with(
-            subscriber.json().finish(),
-            filter,
-        ))
-    } else {
-        tracing::subscriber::set_global_default(tracing_subscriber::layer::SubscriberExt::with(
-            subscriber.finish(),
-            filter,
-        ))
-    };
-}
-
-/// The filter for a Lambda log level (`TRACE` to `FATAL`) or, without one, `RUST_LOG`.
-fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
-    let level = |name: &str| match name.trim().to_ascii_uppercase().as_str() {
-        // Lambda's FATAL is tracing's ERROR; tracing has no level above it.
-        "FATAL" => Some(LevelFilter::ERROR),
-        other => LevelFilter::from_str(other).ok(),
-    };
-    if let Some(level) = lambda_level.and_then(level) {
-        return Targets::new().with_default(level);
-    }
-    rust_log
-        .and_then(|directives| Targets::from_str(directives).ok())
-        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
-}
 
 /// Serves invocations with `handler` until the Runtime API fails (then Lambda restarts
 /// the process). A failed invocation is answered with the handler's [`Diagnostic`]; an
@@ -135,60 +92,6 @@ where
             );
         }
     }
-}
-
-/// Stops the function at init: reports `error_type` and the error's message to the
-/// Runtime API's init-error endpoint (`POST /2018-06-01/runtime/init/error`, with the
-/// `Lambda-Runtime-Function-Error-Type` header and the `{"errorType", "errorMessage"}`
-/// body), and answers the error for `main` to return. Lambda then answers the pending
-/// invoke with that `errorType` (e.g. `Configuration`) rather than `Runtime.ExitError`.
-///
-/// The message must name what is wrong and hold no secret (a [`crate::config::ConfigError`]
-/// names the variable, never its value). Without `AWS_LAMBDA_RUNTIME_API` (not under a
-/// Lambda runtime) nothing is posted. A failed report is logged; the error is returned
-/// either way.
-pub async fn init_failed(error_type: &str, error: &dyn std::fmt::Display) -> Error {
-    let message = error.to_string();
-    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
-        match post_init_error(&api, error_type, &message).await {
-            Ok(status) if status.is_success() => {}
-            Ok(status) => tracing::error!(
-                status = status.as_u16(),
-                "the Runtime API did not accept the init error"
-            ),
-            Err(failure) => {
-                tracing::error!(error = %failure, "the init error could not be reported to the Runtime API");
-            }
-        }
-    }
-    format!("{error_type}: {message}").into()
-}
-
-async fn post_init_error(
-    api: &str,
-    error_type: &str,
-    message: &str,
-) -> Result<http::StatusCode, Error> {
-    let client = Client::builder().with_endpoint(api.parse()?).build()?;
-    let (parts, body) = client
-        .call(init_error_request(error_type, message)?)
-        .await?
-        .into_parts();
-    let _ = body.collect().await;
-    Ok(parts.status)
-}
-
-fn init_error_request(error_type: &str, message: &str) -> Result<Request<Body>, Error> {
-    let body = serde_json::to_vec(&Diagnostic {
-        error_type: error_type.to_owned(),
-        error_message: message.to_owned(),
-    })?;
-    Ok(build_request()
-        .method(Method::POST)
-        .uri("/2018-06-01/runtime/init/error")
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header(FUNCTION_ERROR_TYPE, error_type)
-        .body(Body::from(body))?)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -296,25 +199,6 @@ mod tests {
             log_group: "group".into(),
         })
     }
-
-    #[test]
-    fn the_log_level_comes_from_lambda_then_rust_log_then_info() {
-        use tracing::Level;
-        let enabled = |filter: &Targets, level: Level| filter.would_enable("get_token", &level);
-
-        let lambda = log_filter(Some("WARN"), Some("trace"));
-        assert!(enabled(&lambda, Level::WARN) && !enabled(&lambda, Level::INFO));
-        let fatal = log_filter(Some("FATAL"), None);
-        assert!(enabled(&fatal, Level::ERROR) && !enabled(&fatal, Level::WARN));
-        let debug = log_filter(None, Some("debug"));
-        assert!(enabled(&debug, Level::DEBUG) && !enabled(&debug, Level::TRACE));
-        let per_target = log_filter(None, Some("info,get_token=trace"));
-        assert!(enabled(&per_target, Level::TRACE));
-        assert!(!per_target.would_enable("hyper", &Level::DEBUG));
-        let default = log_filter(Some("nonsense"), None);
-        assert!(enabled(&default, Level::INFO) && !enabled(&default, Level::DEBUG));
-    }
-
     #[test]
     fn an_invocation_becomes_the_event_and_its_context() {
         let event = invocation_event(
@@ -348,27 +232,6 @@ mod tests {
         headers.remove(DEADLINE_MS);
         let failure = invocation_event("req-1", &headers, b"{}", &config()).unwrap_err();
         assert_eq!(failure.error_type, "Runtime.InvalidInvocation");
-    }
-
-    #[tokio::test]
-    async fn an_init_error_is_posted_with_its_error_type_in_header_and_body() {
-        let request = init_error_request(
-            "Configuration",
-            "environment variable REFRESH_FUNCTION_NAME is required but not set",
-        )
-        .unwrap();
-        assert_eq!(request.method(), Method::POST);
-        assert_eq!(request.uri().path(), "/2018-06-01/runtime/init/error");
-        assert_eq!(request.headers()[FUNCTION_ERROR_TYPE], "Configuration");
-        let body = request.into_body().collect().await.unwrap().to_bytes();
-        let body: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            body,
-            serde_json::json!({
-                "errorType": "Configuration",
-                "errorMessage": "environment variable REFRESH_FUNCTION_NAME is required but not set"
-            })
-        );
     }
 
     #[tokio::test]

@@ -2,32 +2,20 @@
 //! CloudWatch turns into metrics, in namespace [`NAMESPACE`] with the dimension
 //! `FunctionName`. template.yaml's alarms watch these names.
 
+mod record;
+mod served_template;
+
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
 
 use crate::audit::TokenSource;
 use crate::log_sink::LogSink;
 
+pub use record::Unit;
+
+use record::{Property, Record};
+use served_template::ServedTemplate;
+
 pub const NAMESPACE: &str = "OrangeTokenService";
-
-/// A CloudWatch unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Count,
-    Milliseconds,
-    Seconds,
-}
-
-impl Unit {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Count => "Count",
-            Self::Milliseconds => "Milliseconds",
-            Self::Seconds => "Seconds",
-        }
-    }
-}
 
 /// Writes metric records for one function.
 #[derive(Debug, Clone)]
@@ -219,152 +207,6 @@ fn source_name(source: TokenSource) -> &'static str {
     match source {
         TokenSource::Memory => "memory",
         TokenSource::Store => "store",
-    }
-}
-
-/// `TokenServed`'s record (written on every warm get) as the serialiser renders it,
-/// cut around its three variable values: the timestamp, the source and the life left.
-/// Filling it in costs a few string copies instead of serialising the fixed `_aws`
-/// metadata each time; the tests check it against the serialiser for many values.
-#[derive(Debug, Clone)]
-struct ServedTemplate {
-    /// Before the timestamp, before the source, before the life left, after it.
-    parts: [String; 4],
-}
-
-impl ServedTemplate {
-    /// Values no real record has, to find where the real ones go.
-    const TIMESTAMP: i64 = i64::MIN;
-    const SOURCE: &'static str = "\u{1}";
-    const REMAINING: i64 = i64::MAX;
-
-    /// The template, or `None` (then records are serialised each time) if the rendered
-    /// record does not hold each marker once, in order.
-    fn new(metrics: &Metrics) -> Option<Self> {
-        let record = metrics.served_record(Self::TIMESTAMP, Self::SOURCE, Self::REMAINING)?;
-        let markers = [
-            Self::TIMESTAMP.to_string(),
-            // serde_json writes U+0001 as an escape.
-            "\\u0001".to_owned(),
-            Self::REMAINING.to_string(),
-        ];
-        let mut parts: [String; 4] = Default::default();
-        let mut rest = record.as_str();
-        for (part, marker) in parts.iter_mut().zip(&markers) {
-            let (before, after) = rest.split_once(marker.as_str())?;
-            if after.contains(marker.as_str()) {
-                return None;
-            }
-            *part = before.to_owned();
-            rest = after;
-        }
-        parts[3] = rest.to_owned();
-        Some(Self { parts })
-    }
-
-    /// The record for these values. `source` is `memory` or `store`: nothing to escape.
-    fn render(&self, timestamp_ms: i64, source: &str, remaining_seconds: i64) -> String {
-        use std::fmt::Write;
-        let [before_timestamp, before_source, before_remaining, after] = &self.parts;
-        let mut line = String::with_capacity(
-            before_timestamp.len()
-                + before_source.len()
-                + before_remaining.len()
-                + after.len()
-                + 48,
-        );
-        line.push_str(before_timestamp);
-        let _ = write!(line, "{timestamp_ms}");
-        line.push_str(before_source);
-        line.push_str(source);
-        line.push_str(before_remaining);
-        let _ = write!(line, "{remaining_seconds}");
-        line.push_str(after);
-        line
-    }
-}
-
-/// A non-metric field of a record (a property in EMF terms).
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(untagged)]
-enum Property<'a> {
-    Text(&'a str),
-    Number(i64),
-}
-
-/// One EMF record, serialised straight from borrowed values: the `_aws` metadata, the
-/// `FunctionName` dimension, the metric values, then the properties.
-struct Record<'a> {
-    timestamp_ms: i64,
-    function_name: &'a str,
-    /// The `Outcome` dimension, beside `FunctionName` alone.
-    outcome: Option<&'a str>,
-    values: &'a [(&'a str, i64, Unit)],
-    properties: &'a [(&'a str, Property<'a>)],
-}
-
-impl Serialize for Record<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry(
-            "_aws",
-            &Metadata {
-                timestamp: self.timestamp_ms,
-                cloud_watch_metrics: [Directive {
-                    namespace: NAMESPACE,
-                    dimensions: if self.outcome.is_some() {
-                        &[&["FunctionName"], &["FunctionName", "Outcome"]]
-                    } else {
-                        &[&["FunctionName"]]
-                    },
-                    metrics: Definitions(self.values),
-                }],
-            },
-        )?;
-        map.serialize_entry("FunctionName", self.function_name)?;
-        if let Some(outcome) = self.outcome {
-            map.serialize_entry("Outcome", outcome)?;
-        }
-        for (name, value, _) in self.values {
-            map.serialize_entry(name, value)?;
-        }
-        for (name, property) in self.properties {
-            map.serialize_entry(name, property)?;
-        }
-        map.end()
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Metadata<'a> {
-    timestamp: i64,
-    cloud_watch_metrics: [Directive<'a>; 1],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Directive<'a> {
-    namespace: &'static str,
-    dimensions: &'static [&'static [&'static str]],
-    metrics: Definitions<'a>,
-}
-
-/// `[{"Name": ..., "Unit": ...}]` for each metric value.
-struct Definitions<'a>(&'a [(&'a str, i64, Unit)]);
-
-impl Serialize for Definitions<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Definition<'a> {
-            name: &'a str,
-            unit: &'static str,
-        }
-        serializer.collect_seq(self.0.iter().map(|(name, _, unit)| Definition {
-            name,
-            unit: unit.name(),
-        }))
     }
 }
 

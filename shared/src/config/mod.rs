@@ -3,9 +3,15 @@
 //! A missing or malformed variable stops the function at init with a [`ConfigError`]
 //! that names the variable. No variable read here holds a secret.
 
+mod vars;
+
 use std::time::Duration;
 
 use url::Url;
+
+pub use vars::{ProcessEnv, VarSource};
+
+use vars::{boolean, minutes, optional, required, whole_number};
 
 /// Default token endpoint of Orange's OAuth v3 API.
 pub const DEFAULT_TOKEN_ENDPOINT: &str = "https://api.orange.com/oauth/v3/token";
@@ -32,27 +38,6 @@ pub enum ConfigError {
         variable: &'static str,
         reason: String,
     },
-}
-
-/// Where configuration values come from: the process environment in production,
-/// a map in tests.
-pub trait VarSource {
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-/// The process environment.
-pub struct ProcessEnv;
-
-impl VarSource for ProcessEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
-    }
-}
-
-impl<F: Fn(&str) -> Option<String>> VarSource for F {
-    fn var(&self, name: &str) -> Option<String> {
-        self(name)
-    }
 }
 
 /// Configuration of the `refresh` function.
@@ -175,16 +160,6 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn optional(vars: &impl VarSource, name: &str) -> Option<String> {
-    vars.var(name)
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
-}
-
-fn required(vars: &impl VarSource, variable: &'static str) -> Result<String, ConfigError> {
-    optional(vars, variable).ok_or(ConfigError::Missing { variable })
-}
-
 fn parameter_name(vars: &impl VarSource) -> Result<String, ConfigError> {
     let variable = "TOKEN_PARAMETER_NAME";
     let name = required(vars, variable)?;
@@ -199,53 +174,6 @@ fn parameter_name(vars: &impl VarSource) -> Result<String, ConfigError> {
         });
     }
     Ok(name)
-}
-
-fn whole_number(
-    vars: &impl VarSource,
-    variable: &'static str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    let Some(value) = optional(vars, variable) else {
-        return Ok(default);
-    };
-    match value.parse::<u64>() {
-        Ok(number) if range.contains(&number) => Ok(number),
-        _ => Err(ConfigError::Invalid {
-            variable,
-            reason: format!(
-                "expected a whole number from {} to {}",
-                range.start(),
-                range.end()
-            ),
-        }),
-    }
-}
-
-fn minutes(
-    vars: &impl VarSource,
-    variable: &'static str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<Duration, ConfigError> {
-    whole_number(vars, variable, default, range).map(|m| Duration::from_secs(m * 60))
-}
-
-fn boolean(
-    vars: &impl VarSource,
-    variable: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match optional(vars, variable) {
-        None => Ok(default),
-        Some(value) if value.eq_ignore_ascii_case("true") => Ok(true),
-        Some(value) if value.eq_ignore_ascii_case("false") => Ok(false),
-        Some(_) => Err(ConfigError::Invalid {
-            variable,
-            reason: "expected true or false".to_owned(),
-        }),
-    }
 }
 
 #[cfg(test)]
