@@ -15,7 +15,7 @@ use orange_token::config::GetTokenConfig;
 use orange_token::log_sink::LogSink;
 use orange_token::metrics::Metrics;
 use orange_token::protocol::error_type;
-use orange_token::runtime::init_failed;
+use orange_token::runtime::{RUNTIME_INIT_ERROR, init_failed};
 use orange_token::store::SsmTokenStore;
 
 /// Longer than the refresh function's 30-second timeout: a synchronous renewal is
@@ -40,7 +40,7 @@ async fn main() -> Result<(), Error> {
         Ok(aws) => aws,
         Err(error) => {
             tracing::error!(error = %error, "get-token cannot start: the AWS HTTPS client cannot be built");
-            return Err(init_failed("Runtime.InitError", &error).await);
+            return Err(init_failed(RUNTIME_INIT_ERROR, &error).await);
         }
     };
     let function_name =

@@ -13,7 +13,7 @@ use orange_token::endpoint::{RetryPolicy, TokenEndpointClient};
 use orange_token::log_sink::LogSink;
 use orange_token::metrics::Metrics;
 use orange_token::protocol::error_type;
-use orange_token::runtime::init_failed;
+use orange_token::runtime::{RUNTIME_INIT_ERROR, init_failed};
 use orange_token::store::SsmTokenStore;
 use refresh::handler::{RefreshState, handle};
 
@@ -34,7 +34,7 @@ async fn main() -> Result<(), Error> {
         Ok(aws) => aws,
         Err(error) => {
             tracing::error!(error = %error, "refresh cannot start: the AWS HTTPS client cannot be built");
-            return Err(init_failed("Runtime.InitError", &error).await);
+            return Err(init_failed(RUNTIME_INIT_ERROR, &error).await);
         }
     };
     let function_name =
@@ -48,7 +48,7 @@ async fn main() -> Result<(), Error> {
         Ok(endpoint) => endpoint,
         Err(error) => {
             tracing::error!(error = %error, "refresh cannot start: the token endpoint client cannot be built");
-            return Err(init_failed("Runtime.InitError", &error).await);
+            return Err(init_failed(RUNTIME_INIT_ERROR, &error).await);
         }
     };
     let credentials = SecretsManagerCredentials::new(

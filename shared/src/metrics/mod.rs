@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::TokenSource;
 use crate::log_sink::LogSink;
 
-pub use record::Unit;
+use record::Unit;
 
 use record::{Property, Record};
 use served_template::ServedTemplate;
@@ -76,7 +76,8 @@ impl Metrics {
         );
     }
 
-    /// One completed exchange with the token endpoint.
+    /// One completed exchange with the token endpoint: its latency (every attempt and
+    /// wait included) and how many attempts it took.
     pub fn token_endpoint(&self, at: DateTime<Utc>, latency_ms: u64, attempts: u32) {
         self.emit(
             at,

@@ -8,6 +8,10 @@ use lambda_runtime_api_client::{Client, build_request};
 
 use super::FUNCTION_ERROR_TYPE;
 
+/// The `errorType` of an init failure that is not one of the contract's (the AWS HTTPS
+/// client cannot be built): Lambda's own name for a failed init.
+pub const RUNTIME_INIT_ERROR: &str = "Runtime.InitError";
+
 /// Stops the function at init: reports `error_type` and the error's message to the
 /// Runtime API's init-error endpoint (`POST /2018-06-01/runtime/init/error`, with the
 /// `Lambda-Runtime-Function-Error-Type` header and the `{"errorType", "errorMessage"}`

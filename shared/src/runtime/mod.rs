@@ -32,7 +32,7 @@ use tracing::Instrument;
 
 use crate::protocol::error_type;
 
-pub use init_error::init_failed;
+pub use init_error::{RUNTIME_INIT_ERROR, init_failed};
 pub use logging::init_tracing;
 
 const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
