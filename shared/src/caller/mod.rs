@@ -162,32 +162,17 @@ impl TokenClient {
     pub async fn refresh(&self, rejected_token_id: &str) -> Result<Token, TokenError> {
         let generation = {
             let mut cache = self.inner.cache();
-            match &cache.token {
-                Some(token) if token.token_id() == rejected_token_id => cache.token = None,
-                Some(token) if self.is_fresh(token) => {
-                    debug!(
-                        token_id = token.token_id(),
-                        rejected_token_id, "rejected token already replaced"
-                    );
-                    return Ok(token.clone());
-                }
-                _ => {}
+            let generation = cache.generation;
+            if let Some(token) = self.replacement(&mut cache, rejected_token_id, generation) {
+                return Ok(token);
             }
-            cache.generation
+            generation
         };
         let _refill = self.inner.refill.lock().await;
         {
             let mut cache = self.inner.cache();
-            match &cache.token {
-                Some(token) if token.token_id() == rejected_token_id => cache.token = None,
-                Some(token) if cache.generation != generation || self.is_fresh(token) => {
-                    debug!(
-                        token_id = token.token_id(),
-                        rejected_token_id, "rejected token already replaced"
-                    );
-                    return Ok(token.clone());
-                }
-                _ => {}
+            if let Some(token) = self.replacement(&mut cache, rejected_token_id, generation) {
+                return Ok(token);
             }
             if cache.generation != generation
                 && let Some(error) = &cache.last_error
@@ -292,6 +277,30 @@ impl TokenClient {
     /// The buffer: a cached token with this little life left is not served.
     pub fn buffer(&self) -> Duration {
         self.inner.buffer
+    }
+
+    /// Drops the rejected token from the cache, or answers the token that replaced it:
+    /// another one still fresh, or any stored since `generation`.
+    fn replacement(
+        &self,
+        cache: &mut Cache,
+        rejected_token_id: &str,
+        generation: u64,
+    ) -> Option<Token> {
+        match &cache.token {
+            Some(token) if token.token_id() == rejected_token_id => {
+                cache.token = None;
+                None
+            }
+            Some(token) if cache.generation != generation || self.is_fresh(token) => {
+                debug!(
+                    token_id = token.token_id(),
+                    rejected_token_id, "rejected token already replaced"
+                );
+                Some(token.clone())
+            }
+            _ => None,
+        }
     }
 
     /// Invokes get-token (the caller holds `refill`) and records the outcome.
