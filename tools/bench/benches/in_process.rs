@@ -23,7 +23,7 @@ use criterion::Criterion;
 use lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use serde_json::Value;
 
-use bench::in_process::{self as ids, GET_EVENT, WarmHitTail};
+use bench::in_process::{self as ids, GET_EVENT, SAMPLE_ACCESS_TOKEN, WarmHitTail};
 use bench::stats::Summary;
 use get_token::handler::{GetTokenResponse, GetTokenState, handle};
 use get_token::test_support::CountingRefreshFunction;
@@ -41,9 +41,6 @@ use orange_token::test_support::lambda::{http_answer, mock_lambda};
 use orange_token::test_support::store::{MEMORY_PARAMETER_NAME, MemoryStore};
 
 type State = GetTokenState<MemoryStore, CountingRefreshFunction>;
-
-/// A token shaped like Orange's (64 URL-safe characters); never a real one.
-const ACCESS_TOKEN: &str = "bEnChTokEn0a1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ-_0123456789abcdef";
 
 fn main() {
     if let Err(error) = run() {
@@ -128,7 +125,7 @@ fn run() -> Result<(), String> {
 /// A token issued now, living an hour.
 fn fresh_envelope() -> TokenEnvelope {
     TokenEnvelope::issue(
-        AccessToken::new(ACCESS_TOKEN),
+        AccessToken::new(SAMPLE_ACCESS_TOKEN),
         "Bearer",
         None,
         Utc::now(),
@@ -138,7 +135,9 @@ fn fresh_envelope() -> TokenEnvelope {
 
 /// A typical answer of Orange's token endpoint.
 fn token_answer() -> String {
-    format!(r#"{{"token_type": "Bearer", "access_token": "{ACCESS_TOKEN}", "expires_in": 3600}}"#)
+    format!(
+        r#"{{"token_type": "Bearer", "access_token": "{SAMPLE_ACCESS_TOKEN}", "expires_in": 3600}}"#
+    )
 }
 
 /// Polls a future once: the measured paths never wait (a memory hit takes no lock that
@@ -227,7 +226,7 @@ fn warm_hit_tail(
 fn cached_caller(runtime: &tokio::runtime::Runtime) -> Result<TokenClient, String> {
     let envelope = fresh_envelope();
     let body = serde_json::to_string(&TokenResponse {
-        access_token: ACCESS_TOKEN.to_owned(),
+        access_token: SAMPLE_ACCESS_TOKEN.to_owned(),
         token_type: envelope.token_type.clone(),
         expires_at: rfc3339(envelope.expires_at),
         expires_in: envelope.expires_in(Utc::now()),
@@ -242,7 +241,7 @@ fn cached_caller(runtime: &tokio::runtime::Runtime) -> Result<TokenClient, Strin
     let first = runtime
         .block_on(client.access_token())
         .map_err(|e| format!("the priming invoke failed: {e}"))?;
-    if first.expose() != ACCESS_TOKEN {
+    if first.expose() != SAMPLE_ACCESS_TOKEN {
         return Err("the priming invoke answered another token".to_owned());
     }
     ready(client.access_token())?.map_err(|e| format!("the cached hit failed: {e}"))?;

@@ -10,7 +10,7 @@ use chrono::Utc;
 use orange_token::envelope::TokenEnvelope;
 use orange_token::secret::AccessToken;
 
-use crate::in_process::GET_EVENT;
+use crate::in_process::{GET_EVENT, SAMPLE_ACCESS_TOKEN};
 use crate::lambda::{self, Function, FunctionResults, LambdaResults};
 use crate::stats::median;
 
@@ -43,7 +43,7 @@ async fn seed_and_time_a_read() -> Result<f64, String> {
         .map_err(|e| e.to_string())?;
     let ssm = aws_sdk_ssm::Client::new(&config);
     let envelope = TokenEnvelope::issue(
-        AccessToken::new("bEnChTokEn0a1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ-_0123456789abcdef"),
+        AccessToken::new(SAMPLE_ACCESS_TOKEN),
         "Bearer",
         None,
         Utc::now(),

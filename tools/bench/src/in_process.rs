@@ -9,6 +9,10 @@ use crate::stats::Summary;
 /// What the caller library sends for a `get` (its buffer as `min_ttl_seconds`).
 pub const GET_EVENT: &[u8] = br#"{"action":"get","min_ttl_seconds":300,"caller":"sms-sender"}"#;
 
+/// A token shaped like Orange's (64 URL-safe characters); never a real one.
+pub const SAMPLE_ACCESS_TOKEN: &str =
+    "bEnChTokEn0a1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ-_0123456789abcdef";
+
 /// The criterion group of every in-process benchmark.
 pub const GROUP: &str = "in_process";
 

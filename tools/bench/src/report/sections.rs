@@ -10,6 +10,9 @@ use crate::stats::median;
 /// figures of this run.
 const NOTES: &str = include_str!("notes.md");
 
+/// A figure of the notes that this run's results lack.
+pub const MISSING: &str = "(not measured)";
+
 /// refresh's schedule in template.yaml (`RefreshScheduleRateMinutes`): its default and
 /// its fastest, in minutes.
 pub const SCHEDULE_MINUTES: (f64, f64) = (4.0, 2.0);
@@ -285,31 +288,28 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
 
 fn notes(r: &Results) -> String {
     let median_of = |id: &str| {
-        r.estimates(id).map_or("not measured".to_owned(), |e| {
-            duration(e.median.point_estimate)
-        })
+        r.estimates(id)
+            .map_or(MISSING.to_owned(), |e| duration(e.median.point_estimate))
     };
     let cold = |name: &str, pick: fn(&ColdStarts) -> &Vec<f64>| {
         r.function(name)
-            .map_or("not measured".to_owned(), |f| ms(spread(pick(&f.cold)).0))
+            .map_or(MISSING.to_owned(), |f| ms(spread(pick(&f.cold)).0))
     };
     let hidden = |pick: fn(&ColdStarts) -> &Vec<f64>| {
         r.function("get-token")
             .and_then(|f| f.cold_without_root_certificates.as_ref())
-            .map_or("not measured".to_owned(), |c| ms(spread(pick(c)).0))
+            .map_or(MISSING.to_owned(), |c| ms(spread(pick(c)).0))
     };
     let refresh = r.function("refresh").map(|f| &f.memory);
     let at = |n: usize| {
         refresh
             .and_then(|m| m.checkpoints.iter().find(|c| c.invocations == n))
-            .map_or("not measured".to_owned(), |c| {
-                mib(c.vm_hwm_kib as f64 * 1024.0)
-            })
+            .map_or(MISSING.to_owned(), |c| mib(c.vm_hwm_kib as f64 * 1024.0))
     };
     let end = refresh.map_or(0, |m| m.invocations);
     let days = |n: usize, minutes: f64| format!("{:.1}", n as f64 * minutes / 60.0 / 24.0);
     let growth = |name: &str| {
-        r.function(name).map_or("not measured".to_owned(), |f| {
+        r.function(name).map_or(MISSING.to_owned(), |f| {
             format!("{} KiB", f.memory.growth_after_warmup_kib)
         })
     };
@@ -330,7 +330,7 @@ fn notes(r: &Results) -> String {
         ("warm_median", median_of(WARM_HIT)),
         (
             "pipe_p99",
-            pipe.map_or("not measured".to_owned(), |s| duration(s.p99_ns)),
+            pipe.map_or(MISSING.to_owned(), |s| duration(s.p99_ns)),
         ),
         ("audit_line", median_of(AUDIT_LINE)),
         ("emf_line", median_of(EMF_LINE)),
