@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark command: measures the service against its performance targets, prints
 # the report and writes it to docs/performance.md with the machine and the commit.
-# Not part of the test run. Takes about 10 minutes once the release builds are cached
-# (the first ones take 15 to 25 minutes on 2 cores).
+# Not part of the test run. Takes about 5 to 15 minutes once the release builds are
+# cached; the first ones take 30 minutes or more on 2 cores (the functions' build, and
+# the benchmarks', whose dependencies Cargo builds apart: benchmarks always unwind).
 #
 # 1. installs the pinned Python tools (scripts/setup-venv.sh);
 # 2. builds the deployables (scripts/build-release.sh: sam build, the zips Lambda gets);
