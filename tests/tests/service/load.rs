@@ -1,8 +1,8 @@
 //! Load, in-process: many concurrent `get`s through one get-token instance, and
 //! through 100 instances. The counts are the contract: a warm token is never renewed by
 //! get-token (zero token requests) and each instance reads the store once, however many
-//! `get`s arrive together. The timings of the same scenarios are in
-//! `docs/performance.md` (`scripts/bench.sh`), never asserted here.
+//! `get`s arrive together. `scripts/bench.sh` runs these tests and its report
+//! (`docs/performance.md`) shows the counts; no timing is asserted here.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -647,13 +647,7 @@ fn environment_variables_are_the_contracts() {
             "OAUTH_MIN_FORCE_INTERVAL_SECONDS",
             "OAUTH_EXPIRY_BUFFER_MINUTES",
             "ORANGE_HTTP_TIMEOUT_SECONDS",
-            // glibc's, not the service's: keeps a warm refresh's heap flat.
-            "GLIBC_TUNABLES",
         ])
-    );
-    assert_eq!(
-        function_properties("RefreshFunction")["Environment"]["Variables"]["GLIBC_TUNABLES"],
-        "glibc.malloc.tcache_count=0"
     );
     assert_eq!(
         env_names("GetTokenFunction"),

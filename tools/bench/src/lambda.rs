@@ -7,7 +7,7 @@
 //! loopback only) with static credentials.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::runtime_api::{RuntimeApi, TraceIds};
-use crate::stats::{Summary, median};
+use crate::runtime_api::{Answer, RuntimeApi};
+use crate::stats::Summary;
 
 /// One function to run.
 #[derive(Debug, Clone)]
@@ -31,23 +31,18 @@ pub struct Function {
     pub expect: String,
 }
 
+/// `runs` cold starts of one function, ms per run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ColdStarts {
-    pub runs: usize,
-    /// exec → first `GET /next` (the function's init), per run, ms.
+    /// exec → first `GET /next` (the function's init).
     pub init_ms: Vec<f64>,
-    /// exec → the first answer posted, per run, ms.
+    /// exec → the first answer posted.
     pub first_answer_ms: Vec<f64>,
-    pub init_median_ms: f64,
-    pub first_answer_median_ms: f64,
-    pub first_answer_p90_ms: f64,
-    /// CPU time of the process (all threads) at its first `/next`, per run, ms: the init's
-    /// own work, whatever else runs on the machine.
+    /// CPU time of the process (all threads) at its first `/next`: the init's own work,
+    /// whatever else runs on the machine.
     pub init_cpu_ms: Vec<f64>,
     /// CPU time once the first answer is posted (the process waits for the next event).
     pub first_answer_cpu_ms: Vec<f64>,
-    pub init_cpu_median_ms: f64,
-    pub first_answer_cpu_median_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -139,7 +134,7 @@ impl Running {
         api: &RuntimeApi,
         request_id: &str,
         timeout: Duration,
-    ) -> Result<crate::runtime_api::Answer, String> {
+    ) -> Result<Answer, String> {
         let deadline = Instant::now() + timeout;
         loop {
             let slice = deadline
@@ -242,21 +237,11 @@ pub fn cold_starts(function: &Function, runs: usize) -> Result<ColdStarts, Strin
         api.close();
         check(function, &answer.body, answer.error)?;
     }
-    let mut init_sorted = init_ms.clone();
-    let mut first_sorted = first_answer_ms.clone();
-    let init_median_ms = median(&mut init_sorted);
-    let first_answer_median_ms = median(&mut first_sorted);
     Ok(ColdStarts {
-        runs,
-        init_cpu_median_ms: median(&mut init_cpu_ms.clone()),
-        first_answer_cpu_median_ms: median(&mut first_answer_cpu_ms.clone()),
-        init_cpu_ms,
-        first_answer_cpu_ms,
-        first_answer_p90_ms: crate::stats::percentile(&first_sorted, 90.0),
         init_ms,
         first_answer_ms,
-        init_median_ms,
-        first_answer_median_ms,
+        init_cpu_ms,
+        first_answer_cpu_ms,
     })
 }
 
@@ -266,9 +251,8 @@ pub fn memory(
     function: &Function,
     invocations: usize,
     warmup_invocations: usize,
-    trace_ids: TraceIds,
 ) -> Result<MemoryRun, String> {
-    let api = RuntimeApi::start_with(&arn(&function.name), trace_ids).map_err(|e| e.to_string())?;
+    let api = RuntimeApi::start(&arn(&function.name)).map_err(|e| e.to_string())?;
     let mut running = spawn(function, &api)?;
     let pid = running.child.id();
     let mut marks: Vec<usize> = [1, 10, 100, warmup_invocations, invocations / 2, invocations]
@@ -364,41 +348,25 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// The bootstrap of `function` under `lambda_dir` (`<lambda_dir>/<function>/bootstrap`).
-pub fn bootstrap_path(lambda_dir: &Path, function: &str) -> PathBuf {
-    lambda_dir.join(function).join("bootstrap")
-}
-
 /// One function's cold starts and memory run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FunctionResults {
     pub name: String,
-    pub bootstrap: String,
     pub cold: ColdStarts,
-    pub memory: MemoryRun,
-    /// The same memory run with one thing changed, to show where memory goes.
-    #[serde(default)]
-    pub memory_variants: Vec<MemoryVariant>,
-    /// Cold starts without the system's root certificates (`SSL_CERT_FILE=/dev/null`,
-    /// `SSL_CERT_DIR` absent): what loading them costs (get-token only; its emulator is
-    /// plain HTTP, so it needs none).
+    /// Cold starts with the system's root certificates hidden (`SSL_CERT_FILE=/dev/null`):
+    /// what reading them at start would cost (get-token only; refresh's token-endpoint
+    /// client needs them).
     pub cold_without_root_certificates: Option<ColdStarts>,
+    pub memory: MemoryRun,
 }
 
-/// A memory run of a function with one thing changed, named by `label`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MemoryVariant {
-    pub label: String,
-    pub run: MemoryRun,
-}
-
-/// Everything [`crate::lambda`] measured.
+/// Everything measured under the Runtime API.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LambdaResults {
     /// `x86_64` or `arm64`: the architecture of the bootstraps run.
     pub arch: String,
     pub functions: Vec<FunctionResults>,
-    /// One `GetParameter` with decryption on the local AWS emulator, from a warm client
+    /// One `GetParameter` with decryption on the local AWS emulator from a warm client
     /// (median of 20): part of every first answer.
     pub emulator_read_median_ms: f64,
 }

@@ -1,22 +1,20 @@
-//! The performance report of the token service (`scripts/bench.sh` runs it and writes
+//! The performance report of the token service (`scripts/bench.sh` runs it all and writes
 //! `docs/performance.md`):
 //!
-//! - [`micro`]: in-process distributions: the get-token handler's warm memory hit,
-//!   the caller library's cached hit, the token-endpoint answer and envelope parsers;
-//! - [`load`]: many concurrent `get`s through one instance and through 100 instances,
-//!   counting store reads and refresh invokes;
-//! - [`lambda`]: the release bootstraps under a local Lambda Runtime API
-//!   ([`runtime_api`]): cold start and peak memory;
-//! - [`report`]: the markdown table with the targets.
+//! - `benches/in_process.rs` (criterion, `cargo bench -p bench`): the get-token handler's
+//!   warm memory hit, the caller library's cached hit, the parsers and the warm hit's log
+//!   lines; and the warm hit's per-invocation tail. [`in_process`] names them for the report;
+//! - [`functions`]: the release bootstraps under a local Lambda Runtime API
+//!   ([`runtime_api`] over [`http`], run by [`lambda`]): cold start and memory;
+//! - [`report`]: the markdown, its targets table included.
 //!
-//! Timings are measured and reported, never asserted; the counts are asserted in
-//! `tests/tests/service/load.rs` too. Everything binds and talks to loopback only.
+//! Timings are measured and reported, never asserted. Everything binds and talks to
+//! loopback only.
 
+pub mod functions;
 pub mod http;
+pub mod in_process;
 pub mod lambda;
-pub mod load;
-pub mod micro;
 pub mod report;
 pub mod runtime_api;
 pub mod stats;
-pub mod support;

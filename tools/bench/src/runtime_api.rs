@@ -44,17 +44,6 @@ struct Shared {
     inner: Mutex<Inner>,
     changed: Condvar,
     function_arn: String,
-    trace_ids: TraceIds,
-}
-
-/// The `Lambda-Runtime-Trace-Id` of each invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TraceIds {
-    /// A new one per invocation, as Lambda sends.
-    Unique,
-    /// The same for every invocation (a diagnostic: the Rust runtime copies the header
-    /// into the process environment, where glibc keeps every value ever set).
-    Constant,
 }
 
 impl Shared {
@@ -70,18 +59,12 @@ pub struct RuntimeApi {
 }
 
 impl RuntimeApi {
-    /// Starts serving on 127.0.0.1 (a free port), with a new trace id per invocation.
-    pub fn start(function_arn: &str) -> io::Result<Self> {
-        Self::start_with(function_arn, TraceIds::Unique)
-    }
-
     /// Starts serving on 127.0.0.1 (a free port).
-    pub fn start_with(function_arn: &str, trace_ids: TraceIds) -> io::Result<Self> {
+    pub fn start(function_arn: &str) -> io::Result<Self> {
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner::default()),
             changed: Condvar::new(),
             function_arn: function_arn.to_owned(),
-            trace_ids,
         });
         let handler_state = shared.clone();
         let server = Server::start(Arc::new(move |request| handle(&handler_state, request)))?;
@@ -139,11 +122,6 @@ impl RuntimeApi {
     /// When the first `/next` arrived (the end of the function's init).
     pub fn first_next(&self) -> Option<Instant> {
         self.shared.lock().next_calls.first().copied()
-    }
-
-    /// How many `/next` requests arrived.
-    pub fn next_calls(&self) -> usize {
-        self.shared.lock().next_calls.len()
     }
 
     /// Waits up to `timeout` until `count` `/next` requests arrived; answers whether they did.
@@ -224,18 +202,12 @@ fn next(shared: &Shared, arrived: Instant) -> Response {
             return Response::new(410, "runtime API closed");
         }
         if let Some((request_id, payload)) = inner.queue.pop_front() {
-            let trace_id = match shared.trace_ids {
-                TraceIds::Unique => format!(
-                    "Root=1-{:08x}-{:0>24};Parent={:0>16};Sampled=0",
-                    deadline_seconds(),
-                    request_id.trim_start_matches("bench-"),
-                    request_id.trim_start_matches("bench-")
-                ),
-                TraceIds::Constant => {
-                    "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0"
-                        .to_owned()
-                }
-            };
+            // A new trace id per invocation, as Lambda sends.
+            let id = request_id.trim_start_matches("bench-");
+            let trace_id = format!(
+                "Root=1-{:08x}-{id:0>24};Parent={id:0>16};Sampled=0",
+                unix_seconds()
+            );
             let deadline_ms = SystemTime::now()
                 .checked_add(Duration::from_secs(30))
                 .and_then(|deadline| deadline.duration_since(UNIX_EPOCH).ok())
@@ -259,7 +231,7 @@ fn next(shared: &Shared, arrived: Instant) -> Response {
     }
 }
 
-fn deadline_seconds() -> u64 {
+fn unix_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|since| since.as_secs())
