@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::clock::ManualClock;
-use crate::test_support::lambda::{http_answer, is_request_response_of, mock_lambda, sent_payload};
+use crate::test_support::lambda::{
+    http_answer, is_request_response_of, lambda_error_every_time, mock_lambda, sent_payload,
+};
 
 const FUNCTION: &str = "get-token-of-the-test-stack";
 
@@ -731,13 +733,7 @@ async fn every_case_of_the_shared_error_table_maps_to_its_status() {
                         .expect("error_code")
                         .into_boxed_str(),
                 );
-                let rule = mock!(Client::invoke)
-                    .sequence()
-                    .http_response(move || {
-                        http_answer(status, &[("x-amzn-ErrorType", code)], r#"{"message": "m"}"#)
-                    })
-                    .repeatedly()
-                    .build();
+                let rule = lambda_error_every_time(status, code);
                 (mock_lambda(&[&rule]), None, Some(rule))
             }
             (None, None, Some(transport), None) => {

@@ -9,7 +9,7 @@ use aws_sdk_lambda::config::retry::RetryConfig;
 use aws_sdk_lambda::operation::invoke::InvokeInput;
 use aws_sdk_lambda::primitives::SdkBody;
 use aws_sdk_lambda::types::InvocationType;
-use aws_smithy_mocks::{Rule, RuleMode, mock_client};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use serde_json::Value;
 
 /// An HTTP answer of the Lambda API.
@@ -40,6 +40,18 @@ pub fn mock_lambda(rules: &[&Rule]) -> Client {
                 .with_initial_backoff(Duration::from_millis(1)),
         )
     })
+}
+
+/// A rule that answers every invoke with Lambda's own error `code` and HTTP `status`
+/// (the function does not run), however often the client retries.
+pub fn lambda_error_every_time(status: u16, code: &'static str) -> Rule {
+    mock!(Client::invoke)
+        .sequence()
+        .http_response(move || {
+            http_answer(status, &[("x-amzn-ErrorType", code)], r#"{"message": "m"}"#)
+        })
+        .repeatedly()
+        .build()
 }
 
 /// Whether `input` is a `RequestResponse` invoke of `function_name`.

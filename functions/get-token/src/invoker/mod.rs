@@ -108,7 +108,7 @@ mod tests {
     use aws_sdk_lambda::operation::invoke::InvokeInput;
     use aws_smithy_mocks::{Rule, mock};
     use orange_token::test_support::lambda::{
-        http_answer, is_request_response_of, mock_lambda, sent_payload,
+        http_answer, is_request_response_of, lambda_error_every_time, mock_lambda, sent_payload,
     };
     use serde_json::json;
 
@@ -228,13 +228,7 @@ mod tests {
             (500, "ServiceException"),
             (404, "ResourceNotFoundException"),
         ] {
-            let rule = mock!(Client::invoke)
-                .sequence()
-                .http_response(move || {
-                    http_answer(status, &[("x-amzn-ErrorType", code)], r#"{"message": "m"}"#)
-                })
-                .repeatedly()
-                .build();
+            let rule = lambda_error_every_time(status, code);
 
             let error = invoke(&rule, RefreshCall::forced()).await.unwrap_err();
 
