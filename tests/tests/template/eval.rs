@@ -366,7 +366,7 @@ pub fn statements(document: &Value) -> Vec<Value> {
     }
 }
 
-/// A value that is one string or a list of strings.
+/// A value that is one string or a list of strings; anything else fails the test.
 pub fn strings(value: &Value) -> Vec<String> {
     match value {
         Value::String(text) => vec![text.clone()],
@@ -374,8 +374,15 @@ pub fn strings(value: &Value) -> Vec<String> {
             .iter()
             .map(|item| item.as_str().expect("a string").to_owned())
             .collect(),
-        Value::Null => vec![],
         other => panic!("{other} is neither a string nor a list of strings"),
+    }
+}
+
+/// [`strings`] of a value that may be absent (none).
+pub fn optional_strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::Null => vec![],
+        present => strings(present),
     }
 }
 
@@ -383,6 +390,6 @@ pub fn strings(value: &Value) -> Vec<String> {
 pub fn aws_principals(statement: &Value) -> Vec<String> {
     match &statement["Principal"] {
         Value::String(text) => vec![text.clone()],
-        principal => strings(&principal["AWS"]),
+        principal => optional_strings(&principal["AWS"]),
     }
 }

@@ -26,6 +26,8 @@ use std::sync::LazyLock;
 use saphyr::{LoadableYamlNode, Scalar, Yaml};
 use serde_json::{Map, Value, json};
 
+use eval::strings;
+
 static TEMPLATE: LazyLock<Value> = LazyLock::new(|| load_yaml("template.yaml"));
 
 /// The workspace root.
@@ -243,18 +245,6 @@ fn get_att(value: &Value) -> (&str, &str) {
         parts[0].as_str().expect("a logical id"),
         parts[1].as_str().expect("an attribute"),
     )
-}
-
-/// A value that is one string or a list of strings.
-fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(text) => vec![text.clone()],
-        Value::Array(items) => items
-            .iter()
-            .map(|item| item.as_str().expect("a string").to_owned())
-            .collect(),
-        other => panic!("{other} is neither a string nor a list of strings"),
-    }
 }
 
 /// The statements of a policy document; a statement behind `!If` counts with both of
@@ -769,7 +759,7 @@ fn log_groups_are_kept_and_encrypted_with_the_stack_key() {
     let logs_arns: Vec<String> = eval::statements(key_policy)
         .iter()
         .flat_map(|statement| {
-            eval::strings(
+            eval::optional_strings(
                 &statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"],
             )
         })
